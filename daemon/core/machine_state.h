@@ -1,0 +1,55 @@
+// MachineState: the one Machine and its Tree, with the two locks that make the model safe
+// to share between FUSE threads, the control plane and event delivery.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <shared_mutex>
+#include <string_view>
+#include <vector>
+
+#include "fsmodel/tree.h"
+#include "hotplug/machine.h"
+
+namespace hotplugfs {
+
+class MachineState {
+public:
+    using EventHook = std::function<void(const std::vector<hotplug::Uevent>&)>;
+
+    MachineState(hotplug::Machine machine, int64_t boot_ns);
+
+    // Readers: any number at once, never blocked by a slow operation's waiting.
+    template <class F>
+    auto read(F&& f) const {
+        std::shared_lock lock(data_);
+        return f(machine_, tree_);
+    }
+
+    struct WriteResult {
+        long result = 0;  // bytes consumed or -errno
+        hotplug::Outcome outcome;
+        fsmodel::Invalidations invalidations;
+    };
+    // One write() to a file: the store, then what the kernel's caches must drop.
+    WriteResult write_file(uint64_t ino, std::string_view data);
+    // A model operation from the control plane.
+    WriteResult apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op);
+
+    // Called with every operation's events, in SEQNUM order, after the model changed.
+    void set_event_hook(EventHook hook) { event_hook_ = std::move(hook); }
+    std::mutex& operation_lock() { return op_; }
+
+private:
+    void finish(WriteResult& r);
+
+    mutable std::mutex op_;           // serialises operations: the kernel's device_hotplug_lock
+    mutable std::shared_mutex data_;  // guards machine_ and tree_
+    hotplug::Machine machine_;        // guarded by data_ (writes also hold op_)
+    fsmodel::Tree tree_;              // guarded by data_
+    EventHook event_hook_;            // set before serving; called with op_ held
+};
+
+int64_t realtime_ns();
+
+}  // namespace hotplugfs

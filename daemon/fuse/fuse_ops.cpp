@@ -1,0 +1,254 @@
+// Request handlers. Each one replies exactly once; errors become -errno only here.
+#include "fuse/fuse_ops.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fuse/fuse_server.h"
+
+namespace hotplugfs {
+namespace {
+
+// Files change only through this daemon, which invalidates what changed: cache forever.
+constexpr double kForever = 365.0 * 24 * 3600;
+
+FuseServer& server(fuse_req_t req) { return *static_cast<FuseServer*>(fuse_req_userdata(req)); }
+
+struct stat to_stat(const fsmodel::Stat& s) {
+    struct stat st{};
+    st.st_ino = s.ino;
+    st.st_mode = s.mode;
+    st.st_nlink = s.nlink;
+    st.st_size = static_cast<off_t>(s.size);
+    st.st_blksize = 4096;
+    st.st_mtim.tv_sec = s.mtime_ns / 1000000000;
+    st.st_mtim.tv_nsec = s.mtime_ns % 1000000000;
+    st.st_atim = st.st_mtim;
+    st.st_ctim = st.st_mtim;
+    return st;
+}
+
+void op_init(void*, fuse_conn_info* conn) {
+    auto want = [&](unsigned cap) {
+        if (conn->capable & cap) conn->want |= cap;
+    };
+    want(FUSE_CAP_AUTO_INVAL_DATA);
+    want(FUSE_CAP_CACHE_SYMLINKS);
+    want(FUSE_CAP_PARALLEL_DIROPS);
+    // The kernel must send O_TRUNC as a SETATTR (so read-only files refuse it) and must not
+    // cache writes or prefetch directory attributes we would then have to track.
+    conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_READDIRPLUS |
+                    FUSE_CAP_EXPLICIT_INVAL_DATA);
+    conn->time_gran = 1;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    FuseServer& s = server(req);
+    fsmodel::Stat st;
+    const int err = s.state().read(
+        [&](const auto& m, const auto& tree) { return tree.lookup(m, parent, name, st); });
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fuse_entry_param e{};
+    e.ino = st.ino;
+    e.attr = to_stat(st);
+    e.attr_timeout = kForever;
+    e.entry_timeout = kForever;
+    s.known().looked_up(st.ino);
+    fuse_reply_entry(req, &e);
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+    server(req).known().forget(ino, nlookup);
+    fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+    for (size_t i = 0; i < count; ++i) server(req).known().forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+void reply_attr(fuse_req_t req, fuse_ino_t ino) {
+    fsmodel::Stat st;
+    const int err = server(req).state().read(
+        [&](const auto& m, const auto& tree) { return tree.getattr(m, ino, st); });
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    const struct stat out = to_stat(st);
+    fuse_reply_attr(req, &out, kForever);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { reply_attr(req, ino); }
+
+// open(O_TRUNC) reaches us only as a size change (the kernel sends no OPEN in fast mode), so
+// a size change is refused on files without a store, as kernfs_fop_open refuses opening them
+// for writing. On writable files it is accepted and ignored, like kernfs does.
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_file_info*) {
+    if (to_set & FUSE_SET_ATTR_SIZE) {
+        const int err = server(req).state().read(
+            [&](const auto& m, const auto& tree) { return tree.check_truncate(m, ino); });
+        if (err) {
+            fuse_reply_err(req, err);
+            return;
+        }
+    }
+    reply_attr(req, ino);
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+    std::string target;
+    const int err = server(req).state().read(
+        [&](const auto& m, const auto& tree) { return tree.readlink(m, ino, target); });
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fuse_reply_readlink(req, target.c_str());
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    FuseServer& s = server(req);
+    if (!s.options().exact_open) {
+        fuse_reply_err(req, ENOSYS);  // zero-message open from now on, page cache kept
+        return;
+    }
+    const int mode = fi->flags & O_ACCMODE;
+    const int err = s.state().read([&](const auto& m, const auto& tree) {
+        return tree.check_open(m, ino, mode != O_WRONLY, mode != O_RDONLY);
+    });
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fi->keep_cache = 1;
+    fi->noflush = 1;
+    fuse_reply_open(req, fi);
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    std::string content;
+    const int err = server(req).state().read(
+        [&](const auto& m, const auto& tree) { return tree.read(m, ino, content); });
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    if (off < 0 || static_cast<size_t>(off) >= content.size()) {
+        fuse_reply_buf(req, nullptr, 0);
+        return;
+    }
+    const size_t n = std::min(size, content.size() - static_cast<size_t>(off));
+    fuse_reply_buf(req, content.data() + off, n);
+}
+
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t,
+              fuse_file_info*) {
+    FuseServer& s = server(req);
+    auto r = s.state().write_file(ino, std::string_view(buf, size));
+    // Attribute-only invalidation takes no page locks: safe while this writer holds its page.
+    s.notify(r.invalidations);
+    if (r.result < 0) {
+        fuse_reply_err(req, static_cast<int>(-r.result));
+        return;
+    }
+    fuse_reply_write(req, static_cast<size_t>(r.result));
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    std::vector<char> buf(size);
+    size_t used = 0;
+    const int err = server(req).state().read([&](const auto& m, const auto& tree) {
+        return tree.readdir(m, ino, static_cast<uint64_t>(off),
+                            [&](std::string_view name, uint64_t child, uint32_t mode,
+                                uint64_t next) {
+                                struct stat st{};
+                                st.st_ino = child;
+                                st.st_mode = mode;
+                                const std::string n(name);
+                                const size_t need = fuse_add_direntry(req, nullptr, 0, n.c_str(),
+                                                                      nullptr, 0);
+                                if (used + need > size) return false;
+                                fuse_add_direntry(req, buf.data() + used, size - used, n.c_str(),
+                                                  &st, static_cast<off_t>(next));
+                                used += need;
+                                return true;
+                            });
+    });
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+    struct statvfs st{};
+    st.f_bsize = 4096;
+    st.f_frsize = 4096;
+    st.f_namemax = 255;
+    fuse_reply_statfs(req, &st);
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+    fuse_reply_err(req, ENOSYS);  // no OPENDIR from now on; the kernel caches listings
+}
+
+void refuse_eperm(fuse_req_t req) { fuse_reply_err(req, EPERM); }
+void op_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { refuse_eperm(req); }
+void op_unlink(fuse_req_t req, fuse_ino_t, const char*) { refuse_eperm(req); }
+void op_rmdir(fuse_req_t req, fuse_ino_t, const char*) { refuse_eperm(req); }
+void op_symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { refuse_eperm(req); }
+void op_rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
+    refuse_eperm(req);
+}
+void op_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { refuse_eperm(req); }
+void op_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) {
+    fuse_reply_err(req, EACCES);
+}
+void op_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) {
+    fuse_reply_err(req, EACCES);
+}
+
+fuse_lowlevel_ops make_ops() {
+    fuse_lowlevel_ops ops{};
+    ops.init = op_init;
+    ops.lookup = op_lookup;
+    ops.forget = op_forget;
+    ops.forget_multi = op_forget_multi;
+    ops.getattr = op_getattr;
+    ops.setattr = op_setattr;
+    ops.readlink = op_readlink;
+    ops.mknod = op_mknod;
+    ops.mkdir = op_mkdir;
+    ops.unlink = op_unlink;
+    ops.rmdir = op_rmdir;
+    ops.symlink = op_symlink;
+    ops.rename = op_rename;
+    ops.link = op_link;
+    ops.open = op_open;
+    ops.read = op_read;
+    ops.write = op_write;
+    ops.opendir = op_opendir;
+    ops.readdir = op_readdir;
+    ops.statfs = op_statfs;
+    ops.create = op_create;
+    return ops;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& fuse_operations() {
+    static const fuse_lowlevel_ops ops = make_ops();
+    return ops;
+}
+
+}  // namespace hotplugfs

@@ -1,0 +1,76 @@
+#include "fuse/fuse_server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "fuse/fuse_ops.h"
+
+namespace hotplugfs {
+namespace {
+
+// Frees fuse_args, fuse_session and the loop config on every path out of run().
+struct ArgsGuard {
+    fuse_args args = FUSE_ARGS_INIT(0, nullptr);
+    ~ArgsGuard() { fuse_opt_free_args(&args); }
+};
+struct LoopConfig {
+    fuse_loop_config* cfg = fuse_loop_cfg_create();
+    ~LoopConfig() { fuse_loop_cfg_destroy(cfg); }
+};
+
+}  // namespace
+
+FuseServer::FuseServer(MachineState& state, FuseOptions options)
+    : state_(state), options_(options), notifier_(known_) {}
+
+FuseServer::~FuseServer() = default;
+
+int FuseServer::run(const std::string& mountpoint, const std::function<void()>& on_ready) {
+    ArgsGuard a;
+    std::string opts = "fsname=hotplugfs,subtype=hotplugfs,default_permissions";
+    if (options_.allow_other) opts += ",allow_other";
+    for (const char* arg : {"hotplugfsd", "-o", opts.c_str()}) fuse_opt_add_arg(&a.args, arg);
+
+    se_ = fuse_session_new(&a.args, &fuse_operations(), sizeof(fuse_lowlevel_ops), this);
+    if (!se_) {
+        spdlog::error("cannot create the FUSE session");
+        return 1;
+    }
+    int rc = 1;
+    if (fuse_set_signal_handlers(se_) != 0) {
+        spdlog::error("cannot install signal handlers");
+    } else if (fuse_session_mount(se_, mountpoint.c_str()) != 0) {
+        spdlog::error("cannot mount on {}", mountpoint);
+        fuse_remove_signal_handlers(se_);
+    } else {
+        notifier_.attach(se_);
+        // The mount answers once the loop below serves; confirm it from the outside.
+        std::thread probe([&] {
+            struct stat st{};
+            const std::string path = mountpoint + "/devices/system/memory";
+            if (stat(path.c_str(), &st) == 0) {
+                spdlog::info("serving {}", mountpoint);
+                on_ready();
+            } else {
+                spdlog::error("the mount at {} does not answer", mountpoint);
+            }
+        });
+        LoopConfig loop;
+        fuse_loop_cfg_set_max_threads(loop.cfg, options_.max_threads);
+        fuse_loop_cfg_set_clone_fd(loop.cfg, 0);
+        rc = fuse_session_loop_mt(se_, loop.cfg);
+        probe.join();
+        notifier_.stop();
+        fuse_session_unmount(se_);
+        fuse_remove_signal_handlers(se_);
+        spdlog::info("unmounted {}", mountpoint);
+        rc = rc < 0 ? 1 : 0;
+    }
+    fuse_session_destroy(se_);
+    se_ = nullptr;
+    return rc;
+}
+
+}  // namespace hotplugfs

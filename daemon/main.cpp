@@ -1,0 +1,135 @@
+// hotplugfsd: loads a machine, mounts its memory-hotplug sysfs and serves it.
+#include <fcntl.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "config/config_loader.h"
+#include "core/machine_state.h"
+#include "fuse/fuse_server.h"
+#include "mount_guard.h"
+#include "options.h"
+
+namespace hotplugfs {
+namespace {
+
+bool setup_logging(const DaemonOptions& o) {
+    const auto level = spdlog::level::from_str(o.log_level);
+    if (level == spdlog::level::off && o.log_level != "off") {
+        std::fprintf(stderr, "hotplugfsd: unknown log level '%s'\n", o.log_level.c_str());
+        return false;
+    }
+    try {
+        auto logger = o.log_file ? spdlog::basic_logger_mt("hotplugfsd", *o.log_file)
+                                 : spdlog::stderr_logger_mt("hotplugfsd");
+        logger->set_level(level);
+        logger->flush_on(spdlog::level::info);
+        spdlog::set_default_logger(logger);
+    } catch (const spdlog::spdlog_ex& e) {
+        std::fprintf(stderr, "hotplugfsd: %s\n", e.what());
+        return false;
+    }
+    return true;
+}
+
+std::optional<hotplug::Machine> load_machine(const DaemonOptions& o) {
+    hotplug::MachineSpec spec = hotplug::default_machine_spec();
+    if (o.config) {
+        auto loaded = config::load_config_file(*o.config);
+        if (auto* err = std::get_if<config::ConfigError>(&loaded)) {
+            std::fprintf(stderr, "hotplugfsd: %s\n", err->message().c_str());
+            return std::nullopt;
+        }
+        spec = std::get<hotplug::MachineSpec>(std::move(loaded));
+    }
+    auto built = hotplug::Machine::build(spec);
+    if (!built) {
+        std::fprintf(stderr, "hotplugfsd: %s: %s\n", o.config.value_or("built-in machine").c_str(),
+                     built.error().message.c_str());
+        return std::nullopt;
+    }
+    return std::move(built.value());
+}
+
+// Daemon mode: the parent waits until the child's mount answers, then exits 0.
+// Returns the fd the child reports readiness on (-1 in the foreground).
+int daemonize() {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    const pid_t pid = fork();
+    if (pid < 0) std::exit(1);
+    if (pid > 0) {
+        close(fds[1]);
+        char ok = 0;
+        const bool ready = read(fds[0], &ok, 1) == 1 && ok == 'R';
+        std::_Exit(ready ? 0 : 1);
+    }
+    close(fds[0]);
+    setsid();
+    return fds[1];
+}
+
+void detach_stdio() {
+    const int null = open("/dev/null", O_RDWR);
+    if (null < 0) return;
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    if (null > STDERR_FILENO) close(null);
+}
+
+int serve(const DaemonOptions& o, hotplug::Machine machine, const std::string& mountpoint) {
+    const int ready_fd = o.foreground ? -1 : daemonize();
+    MachineState state(std::move(machine), realtime_ns());
+    state.set_event_hook([](const std::vector<hotplug::Uevent>& events) {
+        for (const auto& e : events)
+            spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
+    });
+    FuseServer server(state, FuseOptions{o.allow_other, o.exact_open});
+    const int rc = server.run(mountpoint, [&] {
+        if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
+        if (ready_fd >= 0) {
+            detach_stdio();
+            const char ok = 'R';
+            if (write(ready_fd, &ok, 1) != 1) spdlog::warn("could not report readiness");
+            close(ready_fd);
+        }
+    });
+    if (o.pid_file) unlink(o.pid_file->c_str());
+    return rc;
+}
+
+}  // namespace
+}  // namespace hotplugfs
+
+int main(int argc, char** argv) {
+    using namespace hotplugfs;
+    const ParsedOptions parsed = parse_options(argc, argv);
+    if (!parsed.options) return parsed.exit_code;
+    const DaemonOptions& o = *parsed.options;
+    if (!setup_logging(o)) return 2;
+    auto machine = load_machine(o);
+    if (!machine) return 2;
+    char resolved[PATH_MAX];
+    if (!realpath(o.mountpoint.c_str(), resolved)) {
+        // A stale FUSE mount cannot be resolved (ENOTCONN); fall back to the path as given.
+        if (errno != ENOTCONN) {
+            std::perror(("hotplugfsd: " + o.mountpoint).c_str());
+            return 1;
+        }
+        std::snprintf(resolved, sizeof resolved, "%s", o.mountpoint.c_str());
+    }
+    const std::string mountpoint = resolved;
+    if (const std::string why = prepare_mountpoint(mountpoint); !why.empty()) {
+        std::fprintf(stderr, "hotplugfsd: %s\n", why.c_str());
+        return 1;
+    }
+    return serve(o, std::move(*machine), mountpoint);
+}

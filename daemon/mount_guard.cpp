@@ -1,0 +1,47 @@
+#include "mount_guard.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace hotplugfs {
+namespace {
+
+// Field 5 of /proc/self/mountinfo is the mount point (octal escapes for spaces).
+bool is_mounted(const std::string& path) {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string id, parent, dev, root, point;
+        fields >> id >> parent >> dev >> root >> point;
+        if (point == path) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string prepare_mountpoint(const std::string& path) {
+    struct stat st{};
+    if (stat(path.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) return path + " is not a directory";
+        if (is_mounted(path)) return path + " is already a mount point; unmount it first";
+        return "";
+    }
+    const int err = errno;
+    if (err != ENOTCONN) return path + ": " + std::strerror(err);
+    // A FUSE mount whose daemon died: nobody can use it, so take it away.
+    spdlog::warn("{}: clearing a stale mount left by a daemon that is gone", path);
+    if (umount2(path.c_str(), MNT_DETACH) != 0)
+        return path + ": cannot clear the stale mount: " + std::strerror(errno);
+    if (stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
+    return "";
+}
+
+}  // namespace hotplugfs

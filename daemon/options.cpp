@@ -1,0 +1,70 @@
+#include "options.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace hotplugfs {
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: hotplugfsd [OPTIONS] MOUNTPOINT\n"
+    "\n"
+    "Mount an emulated Linux memory-hotplug sysfs at MOUNTPOINT, which becomes a sysfs root\n"
+    "(MOUNTPOINT/devices/system/memory, .../node, bus/memory, module/memory_hotplug).\n"
+    "\n"
+    "Options:\n"
+    "  --config FILE      machine topology (JSON); default: the built-in machine\n"
+    "  --foreground       stay in the foreground (default: return once the mount answers)\n"
+    "  --allow-other      let other users read the tree (mode bits still apply)\n"
+    "  --exact-open       make open() itself fail like the kernel does (one extra round\n"
+    "                     trip per open); default: zero-message open, errors on read/write\n"
+    "  --pid-file FILE    write the daemon's PID to FILE once it serves\n"
+    "  --log-level LEVEL  trace, debug, info, warn, error or off (default: info)\n"
+    "  --log-file FILE    log here (default: stderr; nowhere once daemonized)\n"
+    "  -h, --help         show this help\n";
+
+bool takes_value(std::string_view opt) {
+    return opt == "--config" || opt == "--pid-file" || opt == "--log-level" ||
+           opt == "--log-file";
+}
+
+ParsedOptions usage_error(const std::string& message) {
+    std::fprintf(stderr, "hotplugfsd: %s\nTry 'hotplugfsd --help'.\n", message.c_str());
+    return ParsedOptions{std::nullopt, 2};
+}
+
+}  // namespace
+
+ParsedOptions parse_options(int argc, char** argv) {
+    DaemonOptions o;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        std::string value;
+        if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+            value = std::string(arg.substr(eq + 1));
+            arg = arg.substr(0, eq);
+        } else if (takes_value(arg)) {
+            if (i + 1 >= argc) return usage_error(std::string(arg) + " needs a value");
+            value = argv[++i];
+        }
+        if (arg == "-h" || arg == "--help") {
+            std::fputs(kUsage, stdout);
+            return ParsedOptions{std::nullopt, 0};
+        }
+        if (arg == "--config") o.config = value;
+        else if (arg == "--pid-file") o.pid_file = value;
+        else if (arg == "--log-file") o.log_file = value;
+        else if (arg == "--log-level") o.log_level = value;
+        else if (arg == "--foreground" || arg == "-f") o.foreground = true;
+        else if (arg == "--allow-other") o.allow_other = true;
+        else if (arg == "--exact-open") o.exact_open = true;
+        else if (arg.starts_with("-")) return usage_error("unknown option " + std::string(arg));
+        else if (o.mountpoint.empty()) o.mountpoint = std::string(arg);
+        else return usage_error("only one MOUNTPOINT may be given");
+    }
+    if (o.mountpoint.empty()) return usage_error("MOUNTPOINT is missing");
+    return ParsedOptions{o, 0};
+}
+
+}  // namespace hotplugfs

@@ -1,0 +1,28 @@
+// Command line of hotplugfsd.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace hotplugfs {
+
+struct DaemonOptions {
+    std::string mountpoint;
+    std::optional<std::string> config;
+    std::optional<std::string> pid_file;
+    std::optional<std::string> log_file;
+    std::string log_level = "info";
+    bool foreground = false;
+    bool allow_other = false;
+    bool exact_open = false;
+};
+
+struct ParsedOptions {
+    std::optional<DaemonOptions> options;  // nullopt: exit with `exit_code`
+    int exit_code = 0;
+};
+
+// Prints usage or the error itself; exit code 2 for usage errors, 0 for --help.
+ParsedOptions parse_options(int argc, char** argv);
+
+}  // namespace hotplugfs

@@ -1,0 +1,98 @@
+// The sysfs tree described as data, the way kernfs describes it: directories, attributes
+// (name, mode, show, store) and links. A file is one EntrySpec row.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hotplug/machine.h"
+
+namespace fsmodel {
+
+// Which object an entry belongs to; inode numbers derive from (scope, object id, slot).
+enum class Scope : uint8_t { Global = 0, Node = 1, Block = 2 };
+
+// Object identity of an entry instance.
+struct Ctx {
+    int node = 0;
+    uint64_t block = 0;
+};
+
+enum class Kind : uint8_t { Dir, Attr, Link };
+
+// What a file's bytes (or a directory's listing) depend on, for mtime and cache refresh.
+enum class Dep : uint8_t {
+    Static,       // never changes
+    BlockState,   // state, online, valid_zones of the entry's block
+    NodeMeminfo,  // meminfo of the entry's node
+    NodeMasks,    // has_memory, has_normal_memory
+    Params,       // module parameters and auto_online_blocks
+    BlockList,    // listing of every block (memory/, bus/memory/devices/)
+    NodeBlockList // listing of one node's blocks (nodeK/)
+};
+
+// Which objects a generated entry stands for: one instance per object.
+enum class Each : uint8_t { None, Block, NodeBlock, Node };
+
+using Machine = hotplug::Machine;
+using Outcome = hotplug::Outcome;
+// Render the file; returns 0 or a positive errno (EIO for files the kernel fails to show).
+using ShowFn = int (*)(const Machine&, const Ctx&, std::string& out);
+// Apply a write; `text` is already a C string of at most one page.
+using StoreFn = Outcome (*)(Machine&, const Ctx&, std::string_view text);
+using LinkFn = std::string (*)(const Machine&, const Ctx&);
+using NameFn = std::string (*)(const Machine&, const Ctx&);
+using VisibleFn = bool (*)(const Machine&, const Ctx&);
+
+struct DirSpec;
+
+struct EntrySpec {
+    Kind kind = Kind::Attr;
+    std::string_view name;       // static name, or the prefix of generated names ("memory")
+    uint16_t mode = 0444;
+    ShowFn show = nullptr;
+    StoreFn store = nullptr;
+    Dep dep = Dep::Static;
+    LinkFn link = nullptr;
+    const DirSpec* dir = nullptr;
+    Each each = Each::None;      // generated: one instance per block / node
+    NameFn dynamic_name = nullptr;  // name that depends on the object (a block's node link)
+    VisibleFn visible = nullptr;    // is_visible: absent when it returns false
+};
+
+struct DirSpec {
+    std::vector<EntrySpec> entries;
+    Dep listing = Dep::Static;
+};
+
+// Helpers that make one declaration read like the kernel's DEVICE_ATTR_* lines.
+inline EntrySpec attr_ro(std::string_view name, ShowFn show, Dep dep = Dep::Static) {
+    return EntrySpec{Kind::Attr, name, 0444, show, nullptr, dep};
+}
+inline EntrySpec attr_rw(std::string_view name, ShowFn show, StoreFn store, Dep dep) {
+    return EntrySpec{Kind::Attr, name, 0644, show, store, dep};
+}
+inline EntrySpec attr_wo(std::string_view name, StoreFn store, uint16_t mode = 0200) {
+    return EntrySpec{Kind::Attr, name, mode, nullptr, store, Dep::Static};
+}
+inline EntrySpec dir(std::string_view name, const DirSpec* spec) {
+    EntrySpec e{Kind::Dir, name, 0755};
+    e.dir = spec;
+    return e;
+}
+inline EntrySpec link(std::string_view name, LinkFn target) {
+    EntrySpec e{Kind::Link, name, 0777};
+    e.link = target;
+    return e;
+}
+inline EntrySpec when(EntrySpec e, VisibleFn visible) {
+    e.visible = visible;
+    return e;
+}
+
+// The whole tree of spec §2, rooted at the sysfs root.
+const DirSpec& sysfs_root();
+
+}  // namespace fsmodel

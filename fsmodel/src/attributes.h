@@ -1,0 +1,79 @@
+// Show and store functions of the emulated files, grouped by the object they belong to.
+// Handlers are thin: parse with the kernel's rules, call the model, map nothing else.
+#pragma once
+
+#include "fsmodel/entry.h"
+
+namespace fsmodel::attrs {
+
+Outcome fail(int code, std::string message);
+int text(std::string& out, std::string_view value);  // value plus "\n"
+
+// devices/system/memory and memoryN/
+int block_size_bytes(const Machine&, const Ctx&, std::string&);
+int auto_online_show(const Machine&, const Ctx&, std::string&);
+Outcome auto_online_store(Machine&, const Ctx&, std::string_view);
+Outcome probe_store(Machine&, const Ctx&, std::string_view);
+Outcome soft_offline_store(Machine&, const Ctx&, std::string_view);
+Outcome hard_offline_store(Machine&, const Ctx&, std::string_view);
+int crash_hotplug_show(const Machine&, const Ctx&, std::string&);
+int phys_index(const Machine&, const Ctx&, std::string&);
+int state_show(const Machine&, const Ctx&, std::string&);
+Outcome state_store(Machine&, const Ctx&, std::string_view);
+int online_show(const Machine&, const Ctx&, std::string&);
+Outcome online_store(Machine&, const Ctx&, std::string_view);
+int valid_zones(const Machine&, const Ctx&, std::string&);
+int phys_device(const Machine&, const Ctx&, std::string&);
+int removable(const Machine&, const Ctx&, std::string&);
+std::string block_node_link_name(const Machine&, const Ctx&);
+std::string block_node_link(const Machine&, const Ctx&);
+Outcome block_uevent_store(Machine&, const Ctx&, std::string_view);
+Outcome memory_uevent_store(Machine&, const Ctx&, std::string_view);
+bool probe_visible(const Machine&, const Ctx&);
+bool memory_failure_visible(const Machine&, const Ctx&);
+bool crash_hotplug_visible(const Machine&, const Ctx&);
+
+// devices/system/node and nodeK/
+int nodes_online(const Machine&, const Ctx&, std::string&);
+int nodes_has_memory(const Machine&, const Ctx&, std::string&);
+int nodes_has_normal_memory(const Machine&, const Ctx&, std::string&);
+int nodes_has_cpu(const Machine&, const Ctx&, std::string&);
+int node_cpulist(const Machine&, const Ctx&, std::string&);
+int node_cpumap(const Machine&, const Ctx&, std::string&);
+int node_distance(const Machine&, const Ctx&, std::string&);
+int node_meminfo(const Machine&, const Ctx&, std::string&);
+int node_numastat(const Machine&, const Ctx&, std::string&);
+int node_vmstat(const Machine&, const Ctx&, std::string&);
+Outcome node_action_store(Machine&, const Ctx&, std::string_view);
+Outcome node_uevent_store(Machine&, const Ctx&, std::string_view);
+
+// module/memory_hotplug/parameters
+int online_policy_show(const Machine&, const Ctx&, std::string&);
+Outcome online_policy_store(Machine&, const Ctx&, std::string_view);
+int ratio_show(const Machine&, const Ctx&, std::string&);
+Outcome ratio_store(Machine&, const Ctx&, std::string_view);
+int numa_aware_show(const Machine&, const Ctx&, std::string&);
+Outcome numa_aware_store(Machine&, const Ctx&, std::string_view);
+int memmap_on_memory_show(const Machine&, const Ctx&, std::string&);
+
+// Shared small files: power/, bus files, constants.
+int empty(const Machine&, const Ctx&, std::string&);
+int zero(const Machine&, const Ctx&, std::string&);
+int one(const Machine&, const Ctx&, std::string&);
+int newline(const Machine&, const Ctx&, std::string&);
+int pm_control(const Machine&, const Ctx&, std::string&);
+Outcome pm_control_store(Machine&, const Ctx&, std::string_view);
+int pm_unsupported(const Machine&, const Ctx&, std::string&);
+int io_error(const Machine&, const Ctx&, std::string&);
+Outcome io_error_store(Machine&, const Ctx&, std::string_view);
+Outcome bool_store(Machine&, const Ctx&, std::string_view);
+Outcome accept_store(Machine&, const Ctx&, std::string_view);
+Outcome drivers_probe_store(Machine&, const Ctx&, std::string_view);
+Outcome bus_uevent_store(Machine&, const Ctx&, std::string_view);
+Outcome module_uevent_store(Machine&, const Ctx&, std::string_view);
+Outcome hugepages_store(Machine&, const Ctx&, std::string_view);
+
+// The kernel's synthetic uevent parser (kobject_synth_uevent) for any `uevent` file.
+Outcome synth_uevent(Machine& m, std::string devpath, std::string_view text);
+
+}  // namespace fsmodel::attrs

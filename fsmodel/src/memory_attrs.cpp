@@ -1,0 +1,128 @@
+// Files of devices/system/memory and its memoryN/ directories (drivers/base/memory.c).
+#include <cstdio>
+
+#include "attributes.h"
+#include "fsmodel/text.h"
+
+namespace fsmodel::attrs {
+
+using hotplug::OnlineType;
+
+Outcome fail(int code, std::string message) {
+    Outcome out;
+    out.error = hotplug::make_error(code, std::move(message));
+    return out;
+}
+
+int text(std::string& out, std::string_view value) {
+    out.assign(value);
+    out += '\n';
+    return 0;
+}
+
+namespace {
+
+std::optional<OnlineType> online_type_from_str(std::string_view s) {
+    for (OnlineType t : {OnlineType::Offline, OnlineType::Online, OnlineType::OnlineKernel,
+                         OnlineType::OnlineMovable})
+        if (sysfs_streq(s, hotplug::online_type_name(t))) return t;
+    return std::nullopt;
+}
+
+}  // namespace
+
+int block_size_bytes(const Machine& m, const Ctx&, std::string& out) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llx\n", static_cast<unsigned long long>(m.block_size()));
+    out = buf;
+    return 0;
+}
+
+int auto_online_show(const Machine& m, const Ctx&, std::string& out) {
+    return text(out, hotplug::online_type_name(m.params().auto_online_blocks));
+}
+
+Outcome auto_online_store(Machine& m, const Ctx&, std::string_view s) {
+    const auto type = online_type_from_str(s);
+    if (!type) return fail(EINVAL, "unknown online type");
+    return m.set_auto_online_blocks(*type);
+}
+
+Outcome probe_store(Machine& m, const Ctx&, std::string_view s) {
+    uint64_t addr = 0;
+    if (int err = kstrtoull(s, 0, addr)) return fail(err, "probe: not an address");
+    return m.probe(addr);
+}
+
+Outcome soft_offline_store(Machine& m, const Ctx&, std::string_view s) {
+    uint64_t addr = 0;
+    if (int err = kstrtoull(s, 0, addr)) return fail(err, "not an address");
+    const uint64_t block = addr / m.block_size();
+    if (!m.blocks().present(block)) return fail(ENXIO, "no memory at that address");
+    if (!m.blocks().at(block).online()) return fail(EIO, "page is not online");
+    return Outcome{};
+}
+
+Outcome hard_offline_store(Machine& m, const Ctx& c, std::string_view s) {
+    return soft_offline_store(m, c, s);
+}
+
+int crash_hotplug_show(const Machine& m, const Ctx&, std::string& out) {
+    return text(out, m.params().crash_hotplug > 0 ? "1" : "0");
+}
+
+int phys_index(const Machine&, const Ctx& c, std::string& out) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%08llx\n", static_cast<unsigned long long>(c.block));
+    out = buf;
+    return 0;
+}
+
+int state_show(const Machine& m, const Ctx& c, std::string& out) {
+    return text(out, hotplug::block_state_name(m.blocks().at(c.block).block_state()));
+}
+
+Outcome state_store(Machine& m, const Ctx& c, std::string_view s) {
+    const auto type = online_type_from_str(s);
+    if (!type) return fail(EINVAL, "unknown state");
+    return m.set_state(c.block, *type);
+}
+
+int online_show(const Machine& m, const Ctx& c, std::string& out) {
+    return text(out, m.blocks().at(c.block).online() ? "1" : "0");
+}
+
+Outcome online_store(Machine& m, const Ctx& c, std::string_view s) {
+    const auto value = kstrtobool(s);
+    if (!value) return fail(EINVAL, "not a boolean");
+    return m.set_online(c.block, *value);
+}
+
+int valid_zones(const Machine& m, const Ctx& c, std::string& out) {
+    return text(out, m.valid_zones(c.block));
+}
+
+int phys_device(const Machine&, const Ctx&, std::string& out) { return text(out, "0"); }
+int removable(const Machine&, const Ctx&, std::string& out) { return text(out, "1"); }
+
+std::string block_node_link_name(const Machine&, const Ctx& c) {
+    return "node" + std::to_string(c.node);
+}
+
+std::string block_node_link(const Machine&, const Ctx& c) {
+    return "../../node/node" + std::to_string(c.node);
+}
+
+Outcome block_uevent_store(Machine& m, const Ctx& c, std::string_view s) {
+    return synth_uevent(m, Machine::block_devpath(c.block), s);
+}
+
+Outcome memory_uevent_store(Machine& m, const Ctx&, std::string_view s) {
+    return synth_uevent(m, "/devices/system/memory", s);
+}
+
+bool probe_visible(const Machine& m, const Ctx&) { return m.params().probe; }
+bool memory_failure_visible(const Machine& m, const Ctx&) { return m.params().memory_failure; }
+bool crash_hotplug_visible(const Machine& m, const Ctx&) { return m.params().crash_hotplug >= 0; }
+
+}  // namespace fsmodel::attrs

@@ -1,0 +1,154 @@
+// Module parameters, power/ files, bus files and the synthetic-uevent parser.
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "attributes.h"
+#include "fsmodel/text.h"
+
+namespace fsmodel::attrs {
+
+int online_policy_show(const Machine& m, const Ctx&, std::string& out) {
+    return text(out, hotplug::online_policy_name(m.params().online_policy));
+}
+
+Outcome online_policy_store(Machine& m, const Ctx&, std::string_view s) {
+    for (auto p : {hotplug::OnlinePolicy::ContigZones, hotplug::OnlinePolicy::AutoMovable})
+        if (sysfs_streq(s, hotplug::online_policy_name(p))) return m.set_online_policy(p);
+    return fail(EINVAL, "unknown online policy");
+}
+
+int ratio_show(const Machine& m, const Ctx&, std::string& out) {
+    return text(out, std::to_string(m.params().auto_movable_ratio));
+}
+
+Outcome ratio_store(Machine& m, const Ctx&, std::string_view s) {
+    unsigned v = 0;
+    if (int err = kstrtouint(s, 0, v)) return fail(err, "not an unsigned int");
+    return m.set_auto_movable_ratio(v);
+}
+
+int numa_aware_show(const Machine& m, const Ctx&, std::string& out) {
+    return text(out, m.params().auto_movable_numa_aware ? "Y" : "N");
+}
+
+Outcome numa_aware_store(Machine& m, const Ctx&, std::string_view s) {
+    const auto v = kstrtobool(s);
+    if (!v) return fail(EINVAL, "not a boolean");
+    return m.set_auto_movable_numa_aware(*v);
+}
+
+int memmap_on_memory_show(const Machine& m, const Ctx&, std::string& out) {
+    return text(out, hotplug::memmap_on_memory_name(m.params().memmap_on_memory));
+}
+
+int empty(const Machine&, const Ctx&, std::string& out) {
+    out.clear();
+    return 0;
+}
+int zero(const Machine&, const Ctx&, std::string& out) { return text(out, "0"); }
+int one(const Machine&, const Ctx&, std::string& out) { return text(out, "1"); }
+int newline(const Machine&, const Ctx&, std::string& out) { return text(out, ""); }
+int pm_control(const Machine&, const Ctx&, std::string& out) { return text(out, "auto"); }
+int pm_unsupported(const Machine&, const Ctx&, std::string& out) {
+    return text(out, "unsupported");
+}
+
+// Memory devices have runtime PM disabled: "auto" is what they already are; "on" is
+// accepted by the kernel too and changes nothing visible for them.
+Outcome pm_control_store(Machine&, const Ctx&, std::string_view s) {
+    if (sysfs_streq(s, "auto") || sysfs_streq(s, "on")) return Outcome{};
+    return fail(EINVAL, "unknown runtime PM control");
+}
+
+int io_error(const Machine&, const Ctx&, std::string&) { return EIO; }
+Outcome io_error_store(Machine&, const Ctx&, std::string_view) {
+    return fail(EIO, "autosuspend is not in use");
+}
+
+Outcome bool_store(Machine&, const Ctx&, std::string_view s) {
+    if (!kstrtobool(s)) return fail(EINVAL, "not a boolean");
+    return Outcome{};
+}
+
+Outcome accept_store(Machine&, const Ctx&, std::string_view) { return Outcome{}; }
+
+Outcome drivers_probe_store(Machine&, const Ctx&, std::string_view) {
+    return fail(ENODEV, "no driver for that device");
+}
+
+Outcome bus_uevent_store(Machine& m, const Ctx&, std::string_view s) {
+    return synth_uevent(m, "/bus/memory", s);
+}
+
+Outcome module_uevent_store(Machine& m, const Ctx&, std::string_view s) {
+    return synth_uevent(m, "/module/memory_hotplug", s);
+}
+
+Outcome hugepages_store(Machine&, const Ctx&, std::string_view s) {
+    uint64_t v = 0;
+    if (int err = kstrtoull(s, 10, v)) return fail(err, "not a number");
+    if (v != 0) return fail(ENOMEM, "no memory for huge pages");
+    return Outcome{};
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kActions = {"add",    "remove",  "change", "move",
+                                                      "online", "offline", "bind",   "unbind"};
+
+bool uuid_is_valid(std::string_view s) {
+    if (s.size() < 36) return false;
+    for (size_t i = 0; i < 36; ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+// KEY=VALUE pairs after the UUID: alphanumerics only, single spaces between pairs.
+bool parse_synth_args(std::string_view s, std::vector<std::pair<std::string, std::string>>& out) {
+    auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+    size_t i = 36;
+    while (i < s.size()) {
+        if (s[i] != ' ' || ++i >= s.size()) return false;
+        const size_t key = i;
+        while (i < s.size() && s[i] != '=') {
+            if (!alnum(s[i])) return false;
+            ++i;
+        }
+        if (i >= s.size() || i == key || i + 1 >= s.size()) return false;
+        const std::string_view name = s.substr(key, i - key);
+        const size_t value = ++i;
+        while (i < s.size() && s[i] != ' ') {
+            if (!alnum(s[i])) return false;
+            ++i;
+        }
+        out.emplace_back("SYNTH_ARG_" + std::string(name), std::string(s.substr(value, i - value)));
+    }
+    return true;
+}
+
+}  // namespace
+
+Outcome synth_uevent(Machine& m, std::string devpath, std::string_view s) {
+    if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+    if (s.empty()) return fail(EINVAL, "unknown uevent action string");
+    const size_t space = s.find(' ');
+    const std::string_view word = s.substr(0, space);
+    const auto action = std::find(kActions.begin(), kActions.end(), word);
+    if (action == kActions.end()) return fail(EINVAL, "unknown uevent action string");
+    std::vector<std::pair<std::string, std::string>> synth;
+    if (space == std::string_view::npos) {
+        synth.emplace_back("SYNTH_UUID", "0");
+    } else {
+        const std::string_view args = s.substr(space + 1);
+        if (!uuid_is_valid(args)) return fail(EINVAL, "incorrect uevent action arguments");
+        synth.emplace_back("SYNTH_UUID", std::string(args.substr(0, 36)));
+        if (!parse_synth_args(args, synth))
+            return fail(EINVAL, "incorrect uevent action arguments");
+    }
+    return m.synthetic_uevent(std::move(devpath), std::string(*action), std::move(synth));
+}
+
+}  // namespace fsmodel::attrs

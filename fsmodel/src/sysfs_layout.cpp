@@ -1,0 +1,145 @@
+// The emulated tree, one row per file, in the order `ls` shows them.
+#include "attributes.h"
+
+namespace fsmodel {
+namespace {
+
+using namespace attrs;
+
+std::string memory_subsystem(const Machine&, const Ctx&) { return "../../../../bus/memory"; }
+std::string node_subsystem(const Machine&, const Ctx&) { return "../../../../bus/node"; }
+std::string node_memory_link(const Machine&, const Ctx& c) {
+    return "../../memory/memory" + std::to_string(c.block);
+}
+std::string bus_memory_link(const Machine&, const Ctx& c) {
+    return "../../../devices/system/memory/memory" + std::to_string(c.block);
+}
+std::string bus_node_link(const Machine&, const Ctx& c) {
+    return "../../../devices/system/node/node" + std::to_string(c.node);
+}
+
+EntrySpec each(EntrySpec e, Each what) {
+    e.each = what;
+    return e;
+}
+
+const DirSpec kPower{{
+    attr_rw("autosuspend_delay_ms", io_error, io_error_store, Dep::Static),
+    attr_rw("control", pm_control, pm_control_store, Dep::Static),
+    attr_ro("runtime_active_time", zero),
+    attr_ro("runtime_status", pm_unsupported),
+    attr_ro("runtime_suspended_time", zero),
+}};
+
+const DirSpec kBlock{{
+    EntrySpec{Kind::Link, "node", 0777, nullptr, nullptr, Dep::Static, block_node_link, nullptr,
+              Each::None, block_node_link_name},
+    attr_rw("online", online_show, online_store, Dep::BlockState),
+    attr_ro("phys_device", phys_device),
+    attr_ro("phys_index", phys_index),
+    dir("power", &kPower),
+    attr_ro("removable", removable),
+    attr_rw("state", state_show, state_store, Dep::BlockState),
+    link("subsystem", memory_subsystem),
+    attr_rw("uevent", empty, block_uevent_store, Dep::Static),
+    attr_ro("valid_zones", valid_zones, Dep::BlockState),
+}};
+
+const DirSpec kMemoryRoot{{
+    attr_rw("auto_online_blocks", auto_online_show, auto_online_store, Dep::Params),
+    attr_ro("block_size_bytes", block_size_bytes),
+    when(attr_ro("crash_hotplug", crash_hotplug_show), crash_hotplug_visible),
+    when(attr_wo("hard_offline_page", hard_offline_store), memory_failure_visible),
+    each(dir("memory", &kBlock), Each::Block),
+    dir("power", &kPower),
+    when(attr_wo("probe", probe_store), probe_visible),
+    when(attr_wo("soft_offline_page", soft_offline_store), memory_failure_visible),
+    attr_rw("uevent", empty, memory_uevent_store, Dep::Static),
+}, Dep::BlockList};
+
+const DirSpec kHugepageSize{{
+    attr_ro("free_hugepages", zero),
+    attr_rw("nr_hugepages", zero, hugepages_store, Dep::Static),
+    attr_ro("surplus_hugepages", zero),
+}};
+
+const DirSpec kHugepages{{
+    dir("hugepages-1048576kB", &kHugepageSize),
+    dir("hugepages-2048kB", &kHugepageSize),
+}};
+
+const DirSpec kNode{{
+    attr_wo("compact", node_action_store),
+    attr_ro("cpulist", node_cpulist),
+    attr_ro("cpumap", node_cpumap),
+    attr_ro("distance", node_distance),
+    dir("hugepages", &kHugepages),
+    attr_ro("meminfo", node_meminfo, Dep::NodeMeminfo),
+    each(link("memory", node_memory_link), Each::NodeBlock),
+    attr_ro("numastat", node_numastat),
+    dir("power", &kPower),
+    attr_wo("reclaim", node_action_store),
+    link("subsystem", node_subsystem),
+    attr_rw("uevent", empty, node_uevent_store, Dep::Static),
+    attr_ro("vmstat", node_vmstat, Dep::NodeMeminfo),
+}, Dep::NodeBlockList};
+
+const DirSpec kNodeRoot{{
+    attr_ro("has_cpu", nodes_has_cpu),
+    attr_ro("has_generic_initiator", newline),
+    attr_ro("has_memory", nodes_has_memory, Dep::NodeMasks),
+    attr_ro("has_normal_memory", nodes_has_normal_memory, Dep::NodeMasks),
+    each(dir("node", &kNode), Each::Node),
+    attr_ro("online", nodes_online),
+    attr_ro("possible", nodes_online),
+    dir("power", &kPower),
+    attr_rw("uevent", empty, accept_store, Dep::Static),
+}};
+
+const DirSpec kSystem{{dir("memory", &kMemoryRoot), dir("node", &kNodeRoot)}};
+const DirSpec kDevices{{dir("system", &kSystem)}};
+
+const DirSpec kEmpty{{}};
+const DirSpec kBusMemoryDevices{{each(link("memory", bus_memory_link), Each::Block)},
+                                Dep::BlockList};
+const DirSpec kBusNodeDevices{{each(link("node", bus_node_link), Each::Node)}};
+
+const DirSpec kBusMemory{{
+    dir("devices", &kBusMemoryDevices),
+    dir("drivers", &kEmpty),
+    attr_rw("drivers_autoprobe", one, bool_store, Dep::Static),
+    attr_wo("drivers_probe", drivers_probe_store),
+    attr_wo("uevent", bus_uevent_store),
+}};
+
+const DirSpec kBusNode{{
+    dir("devices", &kBusNodeDevices),
+    dir("drivers", &kEmpty),
+    attr_rw("drivers_autoprobe", one, bool_store, Dep::Static),
+    attr_wo("drivers_probe", drivers_probe_store),
+    attr_wo("uevent", bus_uevent_store),
+}};
+
+const DirSpec kBus{{dir("memory", &kBusMemory), dir("node", &kBusNode)}};
+
+const DirSpec kParameters{{
+    attr_rw("auto_movable_numa_aware", numa_aware_show, numa_aware_store, Dep::Params),
+    attr_rw("auto_movable_ratio", ratio_show, ratio_store, Dep::Params),
+    attr_ro("memmap_on_memory", memmap_on_memory_show),
+    attr_rw("online_policy", online_policy_show, online_policy_store, Dep::Params),
+}};
+
+const DirSpec kMemoryHotplugModule{{
+    dir("parameters", &kParameters),
+    attr_wo("uevent", module_uevent_store),
+}};
+
+const DirSpec kModule{{dir("memory_hotplug", &kMemoryHotplugModule)}};
+
+const DirSpec kRoot{{dir("bus", &kBus), dir("devices", &kDevices), dir("module", &kModule)}};
+
+}  // namespace
+
+const DirSpec& sysfs_root() { return kRoot; }
+
+}  // namespace fsmodel

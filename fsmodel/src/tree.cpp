@@ -1,0 +1,252 @@
+// Tree structure: instantiation, identity, lookup, attributes and listings.
+#include "fsmodel/tree.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+namespace fsmodel {
+namespace {
+
+constexpr uint64_t kFirstStaticOffset = 3;  // 1 ".", 2 "..", then static children
+constexpr uint64_t kGeneratedOffset = 1ull << 32;
+
+Scope scope_for(Each each, Scope parent) {
+    switch (each) {
+        case Each::None: return parent;
+        case Each::Block:
+        case Each::NodeBlock: return Scope::Block;
+        case Each::Node: return Scope::Node;
+    }
+    return parent;
+}
+
+// "memory12" -> 12; the kernel prints ids with %u, so no sign, padding or leading zeros.
+bool parse_id(std::string_view name, std::string_view prefix, uint64_t& id) {
+    if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) return false;
+    const std::string_view digits = name.substr(prefix.size());
+    if (digits.size() > 1 && digits[0] == '0') return false;
+    if (digits.size() > 19) return false;
+    uint64_t v = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    id = v;
+    return true;
+}
+
+uint32_t type_bits(Kind kind) {
+    switch (kind) {
+        case Kind::Dir: return S_IFDIR;
+        case Kind::Attr: return S_IFREG;
+        case Kind::Link: return S_IFLNK;
+    }
+    return S_IFREG;
+}
+
+}  // namespace
+
+Tree::Tree(const DirSpec& root, int64_t boot_ns) : stamps_(boot_ns) {
+    root_spec_ = dir("", &root);
+    instantiate(&root_spec_, Scope::Global, -1);
+}
+
+int Tree::instantiate(const EntrySpec* spec, Scope parent_scope, int parent) {
+    const Scope scope = scope_for(spec->each, parent_scope);
+    auto& slots = by_slot_[static_cast<int>(scope)];
+    const uint64_t limit = scope == Scope::Block ? kBlockStride
+                           : scope == Scope::Node ? kNodeStride
+                                                  : kNodeBase - 1;
+    if (slots.size() >= limit) throw std::logic_error("too many entries in one scope");
+    const int index = static_cast<int>(defs_.size());
+    defs_.push_back(Def{spec, scope, static_cast<uint16_t>(slots.size()), parent, {}});
+    slots.push_back(index);
+    if (parent >= 0) defs_[parent].children.push_back(index);
+    if (spec->kind == Kind::Dir) {
+        int generated = 0;
+        for (const EntrySpec& child : spec->dir->entries) {
+            if (child.each != Each::None && ++generated > 1)
+                throw std::logic_error("a directory may generate one kind of entry");
+            instantiate(&child, scope, index);
+        }
+    }
+    return index;
+}
+
+uint64_t Tree::inode_of(const Def& def, const Ctx& ctx) const {
+    switch (def.scope) {
+        case Scope::Global: return encode_inode(Scope::Global, 0, def.slot);
+        case Scope::Node: return encode_inode(Scope::Node, ctx.node, def.slot);
+        case Scope::Block: return encode_inode(Scope::Block, ctx.block, def.slot);
+    }
+    return 0;
+}
+
+uint64_t Tree::parent_inode(const Resolved& r) const {
+    if (r.def->parent < 0) return inode_of(*r.def, r.ctx);
+    return inode_of(defs_[r.def->parent], r.ctx);
+}
+
+bool Tree::visible(const Machine& m, const Def& def, const Ctx& ctx) const {
+    return !def.spec->visible || def.spec->visible(m, ctx);
+}
+
+std::string Tree::name_of(const Machine& m, const Def& def, const Ctx& ctx) const {
+    const EntrySpec& s = *def.spec;
+    if (s.dynamic_name) return s.dynamic_name(m, ctx);
+    switch (s.each) {
+        case Each::None: return std::string(s.name);
+        case Each::Block:
+        case Each::NodeBlock: return std::string(s.name) + std::to_string(ctx.block);
+        case Each::Node: return std::string(s.name) + std::to_string(ctx.node);
+    }
+    return std::string(s.name);
+}
+
+bool Tree::resolve(const Machine& m, uint64_t ino, Resolved& out) const {
+    const InodeId id = decode_inode(ino);
+    const auto& slots = by_slot_[static_cast<int>(id.scope)];
+    if (id.slot >= slots.size()) return false;
+    out.def = &defs_[slots[id.slot]];
+    out.ctx = Ctx{};
+    if (id.scope == Scope::Block) {
+        if (!m.blocks().present(id.object)) return false;
+        out.ctx.block = id.object;
+        out.ctx.node = m.blocks().at(id.object).node;
+    } else if (id.scope == Scope::Node) {
+        if (!m.node(static_cast<int>(id.object))) return false;
+        out.ctx.node = static_cast<int>(id.object);
+    }
+    return visible(m, *out.def, out.ctx);
+}
+
+bool Tree::match_generated(const Machine& m, const Def& child, const Ctx& parent,
+                           std::string_view name, Ctx& out) const {
+    uint64_t id = 0;
+    if (!parse_id(name, child.spec->name, id)) return false;
+    out = parent;
+    switch (child.spec->each) {
+        case Each::None: return false;
+        case Each::Block:
+        case Each::NodeBlock:
+            if (!m.blocks().present(id)) return false;
+            if (child.spec->each == Each::NodeBlock && m.blocks().at(id).node != parent.node)
+                return false;
+            out.block = id;
+            out.node = m.blocks().at(id).node;
+            return true;
+        case Each::Node:
+            if (id > 0xffff || !m.node(static_cast<int>(id))) return false;
+            out.node = static_cast<int>(id);
+            return true;
+    }
+    return false;
+}
+
+int Tree::lookup(const Machine& m, uint64_t parent, std::string_view name, Stat& out) const {
+    Resolved dir;
+    if (!resolve(m, parent, dir)) return ENOENT;
+    if (dir.def->spec->kind != Kind::Dir) return ENOTDIR;
+    for (int index : dir.def->children) {
+        const Def& child = defs_[index];
+        Resolved r{&child, dir.ctx};
+        if (child.spec->each != Each::None) {
+            if (!match_generated(m, child, dir.ctx, name, r.ctx)) continue;
+        } else if (name_of(m, child, dir.ctx) != name) {
+            continue;
+        }
+        if (!visible(m, child, r.ctx)) continue;
+        fill_stat(m, r, out);
+        return 0;
+    }
+    return ENOENT;
+}
+
+int Tree::getattr(const Machine& m, uint64_t ino, Stat& out) const {
+    Resolved r;
+    if (!resolve(m, ino, r)) return ENOENT;
+    fill_stat(m, r, out);
+    return 0;
+}
+
+uint32_t Tree::dir_nlink(const Machine& m, const Resolved& r) const {
+    uint32_t n = 2;
+    for (int index : r.def->children) {
+        const Def& child = defs_[index];
+        if (child.spec->kind != Kind::Dir) continue;
+        switch (child.spec->each) {
+            case Each::None: n += visible(m, child, r.ctx) ? 1 : 0; break;
+            case Each::Block: n += static_cast<uint32_t>(m.blocks().count()); break;
+            case Each::Node: n += static_cast<uint32_t>(m.nodes().size()); break;
+            case Each::NodeBlock: break;  // links only
+        }
+    }
+    return n;
+}
+
+void Tree::fill_stat(const Machine& m, const Resolved& r, Stat& out) const {
+    const EntrySpec& s = *r.def->spec;
+    out.ino = inode_of(*r.def, r.ctx);
+    out.mode = type_bits(s.kind) | s.mode;
+    out.nlink = s.kind == Kind::Dir ? dir_nlink(m, r) : 1;
+    out.size = 0;
+    const Dep dep = s.kind == Kind::Dir ? s.dir->listing : s.dep;
+    out.mtime_ns = stamps_.get(dep, r.def->scope, r.ctx);
+    if (s.kind != Kind::Attr) return;
+    // The size is the length of what a read returns now: the kernel's page cache trusts it.
+    out.size = kPageSize;
+    std::string text;
+    if (s.show && s.show(m, r.ctx, text) == 0) out.size = text.size();
+}
+
+int Tree::readlink(const Machine& m, uint64_t ino, std::string& out) const {
+    Resolved r;
+    if (!resolve(m, ino, r)) return ENOENT;
+    if (r.def->spec->kind != Kind::Link) return EINVAL;
+    out = r.def->spec->link(m, r.ctx);
+    return 0;
+}
+
+int Tree::readdir(const Machine& m, uint64_t ino, uint64_t offset, const Filler& fill) const {
+    Resolved dir;
+    if (!resolve(m, ino, dir)) return ENOENT;
+    if (dir.def->spec->kind != Kind::Dir) return ENOTDIR;
+    if (offset < 1 && !fill(".", ino, S_IFDIR, 1)) return 0;
+    if (offset < 2 && !fill("..", parent_inode(dir), S_IFDIR, 2)) return 0;
+    const auto& children = dir.def->children;
+    const Def* generated = nullptr;
+    for (size_t i = 0; i < children.size(); ++i) {
+        const Def& child = defs_[children[i]];
+        if (child.spec->each != Each::None) {
+            generated = &child;
+            continue;
+        }
+        const uint64_t off = kFirstStaticOffset + i;
+        if (offset >= off || !visible(m, child, dir.ctx)) continue;
+        if (!fill(name_of(m, child, dir.ctx), inode_of(child, dir.ctx),
+                  type_bits(child.spec->kind), off))
+            return 0;
+    }
+    if (!generated) return 0;
+    const uint64_t first = offset >= kGeneratedOffset ? offset - kGeneratedOffset : 0;
+    const uint32_t type = type_bits(generated->spec->kind);
+    auto emit = [&](const Ctx& ctx, uint64_t id) {
+        return fill(name_of(m, *generated, ctx), inode_of(*generated, ctx), type,
+                    kGeneratedOffset + id + 1);
+    };
+    if (generated->spec->each == Each::Node) {
+        for (uint64_t id = first; id < m.nodes().size(); ++id)
+            if (!emit(Ctx{static_cast<int>(id), 0}, id)) return 0;
+        return 0;
+    }
+    for (auto id = m.blocks().next_present(first); id; id = m.blocks().next_present(*id + 1)) {
+        const int node = m.blocks().at(*id).node;
+        if (generated->spec->each == Each::NodeBlock && node != dir.ctx.node) continue;
+        if (!emit(Ctx{node, *id}, *id)) return 0;
+    }
+    return 0;
+}
+
+}  // namespace fsmodel

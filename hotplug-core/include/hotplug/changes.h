@@ -1,0 +1,33 @@
+// What an operation changed, so adapters can refresh exactly the affected views.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace hotplug {
+
+struct RemovedBlock {
+    uint64_t id = 0;
+    int node = 0;  // the node it belonged to, for the links that vanish with it
+};
+
+struct ChangeSet {
+    std::vector<uint64_t> blocks;   // blocks whose state (and so online/valid_zones) changed
+    std::vector<uint64_t> added;    // blocks that now exist
+    std::vector<RemovedBlock> removed;  // blocks that no longer exist
+    // Offline blocks in these id ranges [first, last] may read a different valid_zones.
+    std::vector<std::pair<uint64_t, uint64_t>> valid_zones;
+    bool all_valid_zones = false;   // policy inputs changed: any offline block may differ
+    std::vector<int> nodes;         // nodes whose meminfo changed
+    bool node_masks = false;        // has_memory / has_normal_memory may differ
+    bool params = false;            // module parameters or auto_online_blocks
+
+    bool empty() const {
+        return blocks.empty() && added.empty() && removed.empty() && valid_zones.empty() &&
+               !all_valid_zones && nodes.empty() && !node_masks && !params;
+    }
+    void merge(const ChangeSet& other);
+};
+
+}  // namespace hotplug

@@ -1,0 +1,66 @@
+// MachineSpec: everything needed to build a Machine. Produced by the daemon's config loader or
+// by built-in defaults; validated by Machine::build.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hotplug/types.h"
+
+namespace hotplug {
+
+struct NodeSpec {
+    int id = 0;
+    std::vector<int> cpus;
+    std::vector<int> distance;    // to every node, in node order; empty = 10 local, 20 remote
+    uint64_t kernel_used_kb = 0;  // what the kernel itself uses on this node (MemUsed floor)
+};
+
+// A physical range that is present when the machine starts.
+struct MemoryRangeSpec {
+    uint64_t start = 0;
+    uint64_t size = 0;
+    int node = 0;
+    bool online = true;
+    bool hotplugged = false;     // added after boot (counts as hot-added, not early, memory)
+    std::optional<Zone> zone;    // online zone; default: by address (architecture zone limits)
+};
+
+// Physical space where probe and device plugs may add memory.
+struct PluggableRangeSpec {
+    uint64_t start = 0;
+    uint64_t size = 0;
+    int node = 0;
+};
+
+struct ParamsSpec {
+    OnlineType auto_online_blocks = OnlineType::Offline;
+    OnlinePolicy online_policy = OnlinePolicy::ContigZones;
+    unsigned auto_movable_ratio = 301;
+    bool auto_movable_numa_aware = true;
+    MemmapOnMemory memmap_on_memory = MemmapOnMemory::No;
+    bool movable_node = false;
+    bool probe = true;
+    bool memory_failure = false;
+    std::optional<bool> crash_hotplug;  // file present only when set
+};
+
+struct MachineSpec {
+    Arch arch = Arch::X86_64;
+    uint64_t block_size = 128ull << 20;
+    std::vector<NodeSpec> nodes;
+    std::vector<MemoryRangeSpec> memory;
+    std::vector<PluggableRangeSpec> pluggable;
+    std::vector<uint64_t> holes;       // block ids that contain memory holes
+    std::vector<uint64_t> unmovable;   // block ids whose offlining fails EBUSY
+    std::vector<uint64_t> multi_zone;  // block ids managed by more than one zone ("none")
+    ParamsSpec params;
+};
+
+// The built-in machine: x86_64, 128 MiB blocks, two nodes with 4 GiB boot memory each,
+// 4 GiB of hot-added offline memory per node and free pluggable space above it.
+MachineSpec default_machine_spec();
+
+}  // namespace hotplug

@@ -1,0 +1,157 @@
+// Adding and removing memory, module parameters and synthetic uevents.
+#include <string>
+
+#include "hotplug/machine.h"
+
+namespace hotplug {
+
+int Machine::node_for_address(uint64_t addr) const {
+    for (const auto& r : pluggable_)
+        if (addr >= r.start && addr - r.start < r.size) return r.node;
+    return 0;
+}
+
+bool Machine::range_in_pluggable(uint64_t start, uint64_t size) const {
+    for (const auto& r : pluggable_)
+        if (start >= r.start && start + size <= r.start + r.size) return true;
+    return false;
+}
+
+Outcome Machine::add_blocks(uint64_t first, uint64_t count, int node, bool hotplugged,
+                            Outcome out) {
+    for (uint64_t id = first; id < first + count; ++id) {
+        Block& b = blocks_.ensure(id);
+        b = Block{};
+        b.present = 1;
+        b.node = static_cast<uint16_t>(node);
+        b.hotplugged = hotplugged ? 1 : 0;
+        blocks_.note_added();
+        out.changes.added.push_back(id);
+        out.events.push_back(event("add", id));
+    }
+    if (params_.auto_online_blocks == OnlineType::Offline) return out;
+    for (uint64_t id = first; id < first + count; ++id) {
+        // A failed auto-online leaves the block offline; the add itself still succeeds.
+        Outcome step = online_block(id, params_.auto_online_blocks);
+        out.changes.merge(step.changes);
+        for (auto& e : step.events) out.events.push_back(std::move(e));
+    }
+    return out;
+}
+
+Outcome Machine::add_memory(uint64_t start, uint64_t size, int node) {
+    Outcome out;
+    if (size == 0 || start % block_size_ || size % block_size_) {
+        out.error = make_error(EINVAL, "range is not aligned to the memory block size");
+        return out;
+    }
+    if (node < 0 || node >= static_cast<int>(nodes_.size())) {
+        out.error = make_error(EINVAL, "node " + std::to_string(node) + " does not exist");
+        return out;
+    }
+    const uint64_t first = start / block_size_, count = size / block_size_;
+    for (uint64_t id = first; id < first + count; ++id) {
+        if (blocks_.present(id)) {
+            out.error = make_error(EEXIST, "System RAM resource overlaps present memory");
+            return out;
+        }
+    }
+    if (!range_in_pluggable(start, size)) {
+        out.error = make_error(E2BIG, "range is outside the pluggable physical address space");
+        return out;
+    }
+    return add_blocks(first, count, node, true, std::move(out));
+}
+
+Outcome Machine::probe(uint64_t addr) {
+    Outcome out;
+    if (!params_.probe) {
+        out.error = make_error(EPERM, "probe is not enabled");
+        return out;
+    }
+    if (addr % block_size_) {
+        out.error = make_error(EINVAL, "address is not aligned to the memory block size");
+        return out;
+    }
+    return add_memory(addr, block_size_, node_for_address(addr));
+}
+
+Outcome Machine::remove_memory(uint64_t start, uint64_t size) {
+    Outcome out;
+    if (size == 0 || start % block_size_ || size % block_size_) {
+        out.error = make_error(EINVAL, "range is not aligned to the memory block size");
+        return out;
+    }
+    const uint64_t first = start / block_size_, count = size / block_size_;
+    for (uint64_t id = first; id < first + count; ++id) {
+        if (!blocks_.present(id)) {
+            out.error = make_error(EINVAL, "memory" + std::to_string(id) + " is not present");
+            return out;
+        }
+    }
+    // Offline what is online; on failure online again what this removal offlined.
+    std::vector<uint64_t> offlined;
+    for (uint64_t id = first; id < first + count; ++id) {
+        if (!blocks_.at(id).online()) continue;
+        Outcome step = offline_block(id);
+        out.changes.merge(step.changes);
+        for (auto& e : step.events) out.events.push_back(std::move(e));
+        if (!step.ok()) {
+            out.error = step.error;
+            for (uint64_t back : offlined) {
+                Outcome undo = online_block(back, OnlineType::Online);
+                out.changes.merge(undo.changes);
+                for (auto& e : undo.events) out.events.push_back(std::move(e));
+            }
+            return out;
+        }
+        offlined.push_back(id);
+    }
+    for (uint64_t id = first; id < first + count; ++id) {
+        out.events.push_back(event("remove", id));
+        out.changes.removed.push_back(RemovedBlock{id, blocks_.at(id).node});
+        blocks_.remove(id);
+    }
+    return out;
+}
+
+Outcome Machine::set_auto_online_blocks(OnlineType type) {
+    params_.auto_online_blocks = type;
+    Outcome out;
+    out.changes.params = true;
+    return out;
+}
+
+Outcome Machine::set_online_policy(OnlinePolicy policy) {
+    params_.online_policy = policy;
+    Outcome out;
+    out.changes.params = true;
+    out.changes.all_valid_zones = true;
+    return out;
+}
+
+Outcome Machine::set_auto_movable_ratio(unsigned ratio) {
+    params_.auto_movable_ratio = ratio;
+    Outcome out;
+    out.changes.params = true;
+    out.changes.all_valid_zones = params_.online_policy == OnlinePolicy::AutoMovable;
+    return out;
+}
+
+Outcome Machine::set_auto_movable_numa_aware(bool aware) {
+    params_.auto_movable_numa_aware = aware;
+    Outcome out;
+    out.changes.params = true;
+    out.changes.all_valid_zones = params_.online_policy == OnlinePolicy::AutoMovable;
+    return out;
+}
+
+Outcome Machine::synthetic_uevent(std::string devpath, std::string action,
+                                  std::vector<std::pair<std::string, std::string>> synth) {
+    Outcome out;
+    out.events.push_back(Uevent{std::move(action), std::move(devpath), "memory", ++seqnum_,
+                                std::move(synth)});
+    return out;
+}
+
+}  // namespace hotplug
