@@ -92,7 +92,11 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const std::string& m
         for (const auto& e : events)
             spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
     });
-    FuseServer server(state, FuseOptions{o.allow_other, o.exact_open});
+    FuseOptions fuse_options;
+    fuse_options.allow_other = o.allow_other;
+    fuse_options.exact_open = o.exact_open;
+    fuse_options.debug = o.fuse_debug;
+    FuseServer server(state, fuse_options);
     const int rc = server.run(mountpoint, [&] {
         if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
         if (ready_fd >= 0) {

@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  --pid-file FILE    write the daemon's PID to FILE once it serves\n"
     "  --log-level LEVEL  trace, debug, info, warn, error or off (default: info)\n"
     "  --log-file FILE    log here (default: stderr; nowhere once daemonized)\n"
+    "  --fuse-debug       print every FUSE request (libfuse's -d; implies --foreground)\n"
     "  -h, --help         show this help\n";
 
 bool takes_value(std::string_view opt) {
@@ -59,11 +60,13 @@ ParsedOptions parse_options(int argc, char** argv) {
         else if (arg == "--foreground" || arg == "-f") o.foreground = true;
         else if (arg == "--allow-other") o.allow_other = true;
         else if (arg == "--exact-open") o.exact_open = true;
+        else if (arg == "--fuse-debug") o.fuse_debug = true;
         else if (arg.starts_with("-")) return usage_error("unknown option " + std::string(arg));
         else if (o.mountpoint.empty()) o.mountpoint = std::string(arg);
         else return usage_error("only one MOUNTPOINT may be given");
     }
     if (o.mountpoint.empty()) return usage_error("MOUNTPOINT is missing");
+    if (o.fuse_debug) o.foreground = true;
     return ParsedOptions{o, 0};
 }
 

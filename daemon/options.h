@@ -15,6 +15,7 @@ struct DaemonOptions {
     bool foreground = false;
     bool allow_other = false;
     bool exact_open = false;
+    bool fuse_debug = false;
 };
 
 struct ParsedOptions {

@@ -164,30 +164,33 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
 }
 
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    FuseServer& s = server(req);
     std::vector<char> buf(size);
     size_t used = 0;
-    const int err = server(req).state().read([&](const auto& m, const auto& tree) {
-        return tree.readdir(m, ino, static_cast<uint64_t>(off),
-                            [&](std::string_view name, uint64_t child, uint32_t mode,
-                                uint64_t next) {
-                                struct stat st{};
-                                st.st_ino = child;
-                                st.st_mode = mode;
-                                const std::string n(name);
-                                const size_t need = fuse_add_direntry(req, nullptr, 0, n.c_str(),
-                                                                      nullptr, 0);
-                                if (used + need > size) return false;
-                                fuse_add_direntry(req, buf.data() + used, size - used, n.c_str(),
-                                                  &st, static_cast<off_t>(next));
-                                used += need;
-                                return true;
-                            });
+    bool complete = false;
+    auto fill = [&](std::string_view name, uint64_t child, uint32_t mode, uint64_t next) {
+        struct stat st{};
+        st.st_ino = child;
+        st.st_mode = mode;
+        const std::string n(name);
+        const size_t need = fuse_add_direntry(req, nullptr, 0, n.c_str(), nullptr, 0);
+        if (used + need > size) return false;
+        fuse_add_direntry(req, buf.data() + used, size - used, n.c_str(), &st,
+                          static_cast<off_t>(next));
+        used += need;
+        return true;
+    };
+    const int err = s.state().read([&](const auto& m, const auto& tree) {
+        return tree.readdir(m, ino, static_cast<uint64_t>(off), fill, &complete);
     });
     if (err) {
         fuse_reply_err(req, err);
         return;
     }
     fuse_reply_buf(req, buf.data(), used);
+    // The reader got everything in one reply and may never ask again for the (empty) end:
+    // read it to the end for them so the kernel keeps the listing cached.
+    if (complete && used > 0) s.complete_listing(ino, fuse_req_ctx(req)->pid);
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {

@@ -32,6 +32,7 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
     std::string opts = "fsname=hotplugfs,subtype=hotplugfs,default_permissions";
     if (options_.allow_other) opts += ",allow_other";
     for (const char* arg : {"hotplugfsd", "-o", opts.c_str()}) fuse_opt_add_arg(&a.args, arg);
+    if (options_.debug) fuse_opt_add_arg(&a.args, "-d");
 
     se_ = fuse_session_new(&a.args, &fuse_operations(), sizeof(fuse_lowlevel_ops), this);
     if (!se_) {
@@ -46,6 +47,10 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
         fuse_remove_signal_handlers(se_);
     } else {
         notifier_.attach(se_);
+        completer_ = std::make_unique<ListingCompleter>(mountpoint, [this](uint64_t ino) {
+            return state_.read([&](const auto& m, const auto& tree) { return tree.path_of(m, ino); });
+        });
+        completer_->start();
         // The mount answers once the loop below serves; confirm it from the outside.
         std::thread probe([&] {
             struct stat st{};
@@ -63,13 +68,16 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
         rc = fuse_session_loop_mt(se_, loop.cfg);
         probe.join();
         notifier_.stop();
+        completer_->stop();
         fuse_session_unmount(se_);
         fuse_remove_signal_handlers(se_);
         spdlog::info("unmounted {}", mountpoint);
         rc = rc < 0 ? 1 : 0;
     }
-    fuse_session_destroy(se_);
+    fuse_session_destroy(se_);  // aborts the connection: a completer read in flight fails now
     se_ = nullptr;
+    if (completer_) completer_->join();
+    completer_.reset();
     return rc;
 }
 

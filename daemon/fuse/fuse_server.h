@@ -3,10 +3,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/machine_state.h"
 #include "fuse/known_inodes.h"
+#include "fuse/listing_completer.h"
 #include "fuse/notifier.h"
 
 struct fuse_session;
@@ -19,6 +21,7 @@ struct FuseOptions {
     // opened for writing). Costs one round trip per open; off = zero-message open.
     bool exact_open = false;
     unsigned max_threads = 8;
+    bool debug = false;  // libfuse prints every request
 };
 
 class FuseServer {
@@ -35,6 +38,10 @@ public:
     // Invalidations from operations that did not come through FUSE (the control plane).
     void notify(const fsmodel::Invalidations& inval) { notifier_.apply(inval); }
 
+    void complete_listing(uint64_t ino, pid_t requester) {
+        if (completer_) completer_->request(ino, requester);
+    }
+
     MachineState& state() { return state_; }
     KnownInodes& known() { return known_; }
     const FuseOptions& options() const { return options_; }
@@ -44,6 +51,7 @@ private:
     FuseOptions options_;
     KnownInodes known_;
     Notifier notifier_;
+    std::unique_ptr<ListingCompleter> completer_;  // lives from mount to session teardown
     fuse_session* se_ = nullptr;
 };
 

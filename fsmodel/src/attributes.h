@@ -28,7 +28,6 @@ int removable(const Machine&, const Ctx&, std::string&);
 std::string block_node_link_name(const Machine&, const Ctx&);
 std::string block_node_link(const Machine&, const Ctx&);
 Outcome block_uevent_store(Machine&, const Ctx&, std::string_view);
-Outcome memory_uevent_store(Machine&, const Ctx&, std::string_view);
 bool probe_visible(const Machine&, const Ctx&);
 bool memory_failure_visible(const Machine&, const Ctx&);
 bool crash_hotplug_visible(const Machine&, const Ctx&);
@@ -67,13 +66,20 @@ int pm_unsupported(const Machine&, const Ctx&, std::string&);
 int io_error(const Machine&, const Ctx&, std::string&);
 Outcome io_error_store(Machine&, const Ctx&, std::string_view);
 Outcome bool_store(Machine&, const Ctx&, std::string_view);
-Outcome accept_store(Machine&, const Ctx&, std::string_view);
 Outcome drivers_probe_store(Machine&, const Ctx&, std::string_view);
+Outcome node_drivers_probe_store(Machine&, const Ctx&, std::string_view);
 Outcome bus_uevent_store(Machine&, const Ctx&, std::string_view);
+Outcome bus_node_uevent_store(Machine&, const Ctx&, std::string_view);
+Outcome root_device_uevent_store(Machine&, const Ctx&, std::string_view);
 Outcome module_uevent_store(Machine&, const Ctx&, std::string_view);
 Outcome hugepages_store(Machine&, const Ctx&, std::string_view);
 
-// The kernel's synthetic uevent parser (kobject_synth_uevent) for any `uevent` file.
-Outcome synth_uevent(Machine& m, std::string devpath, std::string_view text);
+// The kernel's synthetic uevent parser (kobject_synth_uevent) for any `uevent` file:
+// "<action> [<uuid> [KEY=VALUE ...]]", one trailing newline allowed. 0 or EINVAL.
+int parse_synth_uevent(std::string_view text, std::string& action,
+                       std::vector<std::pair<std::string, std::string>>& synth);
+// Parses and emits the event for the object at `devpath` in `subsystem`.
+Outcome synth_uevent(Machine& m, std::string devpath, std::string_view text,
+                     std::string_view subsystem = "memory");
 
 }  // namespace fsmodel::attrs

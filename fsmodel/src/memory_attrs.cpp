@@ -54,17 +54,24 @@ Outcome probe_store(Machine& m, const Ctx&, std::string_view s) {
     return m.probe(addr);
 }
 
+// Both stores turn any parse error into EINVAL (`kstrtoull(...) < 0`), not ERANGE.
 Outcome soft_offline_store(Machine& m, const Ctx&, std::string_view s) {
     uint64_t addr = 0;
-    if (int err = kstrtoull(s, 0, addr)) return fail(err, "not an address");
+    if (kstrtoull(s, 0, addr) != 0) return fail(EINVAL, "not an address");
     const uint64_t block = addr / m.block_size();
     if (!m.blocks().present(block)) return fail(ENXIO, "no memory at that address");
     if (!m.blocks().at(block).online()) return fail(EIO, "page is not online");
     return Outcome{};
 }
 
-Outcome hard_offline_store(Machine& m, const Ctx& c, std::string_view s) {
-    return soft_offline_store(m, c, s);
+// memory_failure() on a page that is not online: "memory outside kernel control", ENXIO.
+Outcome hard_offline_store(Machine& m, const Ctx&, std::string_view s) {
+    uint64_t addr = 0;
+    if (kstrtoull(s, 0, addr) != 0) return fail(EINVAL, "not an address");
+    const uint64_t block = addr / m.block_size();
+    if (!m.blocks().present(block) || !m.blocks().at(block).online())
+        return fail(ENXIO, "memory outside kernel control");
+    return Outcome{};
 }
 
 int crash_hotplug_show(const Machine& m, const Ctx&, std::string& out) {
@@ -115,10 +122,6 @@ std::string block_node_link(const Machine&, const Ctx& c) {
 
 Outcome block_uevent_store(Machine& m, const Ctx& c, std::string_view s) {
     return synth_uevent(m, Machine::block_devpath(c.block), s);
-}
-
-Outcome memory_uevent_store(Machine& m, const Ctx&, std::string_view s) {
-    return synth_uevent(m, "/devices/system/memory", s);
 }
 
 bool probe_visible(const Machine& m, const Ctx&) { return m.params().probe; }

@@ -71,18 +71,38 @@ Outcome bool_store(Machine&, const Ctx&, std::string_view s) {
     return Outcome{};
 }
 
-Outcome accept_store(Machine&, const Ctx&, std::string_view) { return Outcome{}; }
+// bus_find_device_by_name (sysfs_streq), then device_attach finds no driver: count.
+Outcome drivers_probe_store(Machine& m, const Ctx&, std::string_view s) {
+    for (auto id = m.blocks().next_present(0); id; id = m.blocks().next_present(*id + 1))
+        if (sysfs_streq(s, "memory" + std::to_string(*id))) return Outcome{};
+    return fail(ENODEV, "no such device");
+}
 
-Outcome drivers_probe_store(Machine&, const Ctx&, std::string_view) {
-    return fail(ENODEV, "no driver for that device");
+Outcome node_drivers_probe_store(Machine& m, const Ctx&, std::string_view s) {
+    for (const auto& n : m.nodes())
+        if (sysfs_streq(s, "node" + std::to_string(n.spec.id))) return Outcome{};
+    return fail(ENODEV, "no such device");
 }
 
 Outcome bus_uevent_store(Machine& m, const Ctx&, std::string_view s) {
-    return synth_uevent(m, "/bus/memory", s);
+    return synth_uevent(m, "/bus/memory", s, "bus");
+}
+
+Outcome bus_node_uevent_store(Machine& m, const Ctx&, std::string_view s) {
+    return synth_uevent(m, "/bus/node", s, "bus");
 }
 
 Outcome module_uevent_store(Machine& m, const Ctx&, std::string_view s) {
-    return synth_uevent(m, "/module/memory_hotplug", s);
+    return synth_uevent(m, "/module/memory_hotplug", s, "module");
+}
+
+// The root device of a subsystem (devices/system/memory, devices/system/node) has neither a
+// bus nor a class: the kernel parses the write, then its uevent filter drops the event.
+Outcome root_device_uevent_store(Machine&, const Ctx&, std::string_view s) {
+    std::string action;
+    std::vector<std::pair<std::string, std::string>> synth;
+    if (int err = parse_synth_uevent(s, action, synth)) return fail(err, "bad uevent string");
+    return Outcome{};
 }
 
 Outcome hugepages_store(Machine&, const Ctx&, std::string_view s) {
@@ -106,24 +126,26 @@ bool uuid_is_valid(std::string_view s) {
     return true;
 }
 
-// KEY=VALUE pairs after the UUID: alphanumerics only, single spaces between pairs.
+// A word of a KEY=VALUE pair: one or more alphanumerics up to `delim` or the end.
+bool synth_word(std::string_view s, size_t& i, char delim) {
+    const size_t start = i;
+    while (i < s.size() && s[i] != delim) {
+        if (std::isalnum(static_cast<unsigned char>(s[i])) == 0) return false;
+        ++i;
+    }
+    return i > start;
+}
+
+// KEY=VALUE pairs after the UUID: alphanumerics only, one space before each pair.
 bool parse_synth_args(std::string_view s, std::vector<std::pair<std::string, std::string>>& out) {
-    auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
     size_t i = 36;
     while (i < s.size()) {
         if (s[i] != ' ' || ++i >= s.size()) return false;
         const size_t key = i;
-        while (i < s.size() && s[i] != '=') {
-            if (!alnum(s[i])) return false;
-            ++i;
-        }
-        if (i >= s.size() || i == key || i + 1 >= s.size()) return false;
+        if (!synth_word(s, i, '=') || i >= s.size()) return false;
         const std::string_view name = s.substr(key, i - key);
         const size_t value = ++i;
-        while (i < s.size() && s[i] != ' ') {
-            if (!alnum(s[i])) return false;
-            ++i;
-        }
+        if (!synth_word(s, i, ' ')) return false;
         out.emplace_back("SYNTH_ARG_" + std::string(name), std::string(s.substr(value, i - value)));
     }
     return true;
@@ -131,24 +153,36 @@ bool parse_synth_args(std::string_view s, std::vector<std::pair<std::string, std
 
 }  // namespace
 
-Outcome synth_uevent(Machine& m, std::string devpath, std::string_view s) {
+int parse_synth_uevent(std::string_view s, std::string& action,
+                       std::vector<std::pair<std::string, std::string>>& synth) {
     if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
-    if (s.empty()) return fail(EINVAL, "unknown uevent action string");
+    if (s.empty()) return EINVAL;
     const size_t space = s.find(' ');
     const std::string_view word = s.substr(0, space);
-    const auto action = std::find(kActions.begin(), kActions.end(), word);
-    if (action == kActions.end()) return fail(EINVAL, "unknown uevent action string");
-    std::vector<std::pair<std::string, std::string>> synth;
+    const auto found = std::find(kActions.begin(), kActions.end(), word);
+    if (found == kActions.end()) return EINVAL;
+    action = std::string(*found);
+    synth.clear();
     if (space == std::string_view::npos) {
         synth.emplace_back("SYNTH_UUID", "0");
-    } else {
-        const std::string_view args = s.substr(space + 1);
-        if (!uuid_is_valid(args)) return fail(EINVAL, "incorrect uevent action arguments");
-        synth.emplace_back("SYNTH_UUID", std::string(args.substr(0, 36)));
-        if (!parse_synth_args(args, synth))
-            return fail(EINVAL, "incorrect uevent action arguments");
+        return 0;
     }
-    return m.synthetic_uevent(std::move(devpath), std::string(*action), std::move(synth));
+    const std::string_view args = s.substr(space + 1);
+    if (!uuid_is_valid(args)) return EINVAL;
+    synth.emplace_back("SYNTH_UUID", std::string(args.substr(0, 36)));
+    return parse_synth_args(args, synth) ? 0 : EINVAL;
+}
+
+Outcome synth_uevent(Machine& m, std::string devpath, std::string_view s,
+                     std::string_view subsystem) {
+    std::string action;
+    std::vector<std::pair<std::string, std::string>> synth;
+    if (int err = parse_synth_uevent(s, action, synth))
+        return fail(err, "unknown uevent action string or incorrect arguments");
+    Outcome out = m.synthetic_uevent(std::move(devpath), std::move(action), std::move(synth));
+    // The model names every event "memory"; other objects report their own subsystem.
+    for (auto& e : out.events) e.subsystem = std::string(subsystem);
+    return out;
 }
 
 }  // namespace fsmodel::attrs

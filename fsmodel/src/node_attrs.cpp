@@ -91,7 +91,8 @@ int node_meminfo(const Machine& m, const Ctx& c, std::string& out) {
         meminfo_line(out, c.node, label, 0);
     for (const char* label : {"HugePages_Total:", "HugePages_Free:", "HugePages_Surp:"}) {
         char buf[64];
-        snprintf(buf, sizeof buf, "Node %d %s %5u\n", c.node, label, 0u);
+        // The kernel aligns these too: "HugePages_Free:  %5u".
+        snprintf(buf, sizeof buf, "Node %d %-16s %5u\n", c.node, label, 0u);
         out += buf;
     }
     return 0;
@@ -113,7 +114,7 @@ int node_vmstat(const Machine& m, const Ctx& c, std::string& out) {
 Outcome node_action_store(Machine&, const Ctx&, std::string_view) { return Outcome{}; }
 
 Outcome node_uevent_store(Machine& m, const Ctx& c, std::string_view s) {
-    return synth_uevent(m, "/devices/system/node/node" + std::to_string(c.node), s);
+    return synth_uevent(m, "/devices/system/node/node" + std::to_string(c.node), s, "node");
 }
 
 }  // namespace fsmodel::attrs

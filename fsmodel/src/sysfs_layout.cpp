@@ -54,7 +54,7 @@ const DirSpec kMemoryRoot{{
     dir("power", &kPower),
     when(attr_wo("probe", probe_store), probe_visible),
     when(attr_wo("soft_offline_page", soft_offline_store), memory_failure_visible),
-    attr_rw("uevent", empty, memory_uevent_store, Dep::Static),
+    attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
 }, Dep::BlockList};
 
 const DirSpec kHugepageSize{{
@@ -93,7 +93,7 @@ const DirSpec kNodeRoot{{
     attr_ro("online", nodes_online),
     attr_ro("possible", nodes_online),
     dir("power", &kPower),
-    attr_rw("uevent", empty, accept_store, Dep::Static),
+    attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
 }};
 
 const DirSpec kSystem{{dir("memory", &kMemoryRoot), dir("node", &kNodeRoot)}};
@@ -116,8 +116,8 @@ const DirSpec kBusNode{{
     dir("devices", &kBusNodeDevices),
     dir("drivers", &kEmpty),
     attr_rw("drivers_autoprobe", one, bool_store, Dep::Static),
-    attr_wo("drivers_probe", drivers_probe_store),
-    attr_wo("uevent", bus_uevent_store),
+    attr_wo("drivers_probe", node_drivers_probe_store),
+    attr_wo("uevent", bus_node_uevent_store),
 }};
 
 const DirSpec kBus{{dir("memory", &kBusMemory), dir("node", &kBusNode)}};

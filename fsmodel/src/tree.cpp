@@ -209,10 +209,12 @@ int Tree::readlink(const Machine& m, uint64_t ino, std::string& out) const {
     return 0;
 }
 
-int Tree::readdir(const Machine& m, uint64_t ino, uint64_t offset, const Filler& fill) const {
+int Tree::readdir(const Machine& m, uint64_t ino, uint64_t offset, const Filler& fill,
+                  bool* complete) const {
     Resolved dir;
     if (!resolve(m, ino, dir)) return ENOENT;
     if (dir.def->spec->kind != Kind::Dir) return ENOTDIR;
+    if (complete) *complete = false;
     if (offset < 1 && !fill(".", ino, S_IFDIR, 1)) return 0;
     if (offset < 2 && !fill("..", parent_inode(dir), S_IFDIR, 2)) return 0;
     const auto& children = dir.def->children;
@@ -229,24 +231,39 @@ int Tree::readdir(const Machine& m, uint64_t ino, uint64_t offset, const Filler&
                   type_bits(child.spec->kind), off))
             return 0;
     }
-    if (!generated) return 0;
+    if (generated && !fill_generated(m, *generated, dir.ctx, offset, fill)) return 0;
+    if (complete) *complete = true;
+    return 0;
+}
+
+bool Tree::fill_generated(const Machine& m, const Def& generated, const Ctx& parent,
+                          uint64_t offset, const Filler& fill) const {
     const uint64_t first = offset >= kGeneratedOffset ? offset - kGeneratedOffset : 0;
-    const uint32_t type = type_bits(generated->spec->kind);
+    const uint32_t type = type_bits(generated.spec->kind);
     auto emit = [&](const Ctx& ctx, uint64_t id) {
-        return fill(name_of(m, *generated, ctx), inode_of(*generated, ctx), type,
+        return fill(name_of(m, generated, ctx), inode_of(generated, ctx), type,
                     kGeneratedOffset + id + 1);
     };
-    if (generated->spec->each == Each::Node) {
+    if (generated.spec->each == Each::Node) {
         for (uint64_t id = first; id < m.nodes().size(); ++id)
-            if (!emit(Ctx{static_cast<int>(id), 0}, id)) return 0;
-        return 0;
+            if (!emit(Ctx{static_cast<int>(id), 0}, id)) return false;
+        return true;
     }
     for (auto id = m.blocks().next_present(first); id; id = m.blocks().next_present(*id + 1)) {
         const int node = m.blocks().at(*id).node;
-        if (generated->spec->each == Each::NodeBlock && node != dir.ctx.node) continue;
-        if (!emit(Ctx{node, *id}, *id)) return 0;
+        if (generated.spec->each == Each::NodeBlock && node != parent.node) continue;
+        if (!emit(Ctx{node, *id}, *id)) return false;
     }
-    return 0;
+    return true;
+}
+
+std::optional<std::string> Tree::path_of(const Machine& m, uint64_t ino) const {
+    Resolved r;
+    if (!resolve(m, ino, r)) return std::nullopt;
+    std::string path;
+    for (const Def* def = r.def; def->parent >= 0; def = &defs_[def->parent])
+        path.insert(0, "/" + name_of(m, *def, r.ctx));
+    return path.empty() ? "/" : path;
 }
 
 }  // namespace fsmodel

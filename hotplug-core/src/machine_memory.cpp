@@ -13,7 +13,8 @@ int Machine::node_for_address(uint64_t addr) const {
 
 bool Machine::range_in_pluggable(uint64_t start, uint64_t size) const {
     for (const auto& r : pluggable_)
-        if (start >= r.start && start + size <= r.start + r.size) return true;
+        // Written so that a range near the top of the address space cannot wrap around.
+        if (start >= r.start && size <= r.size && start - r.start <= r.size - size) return true;
     return false;
 }
 
@@ -50,11 +51,10 @@ Outcome Machine::add_memory(uint64_t start, uint64_t size, int node) {
         return out;
     }
     const uint64_t first = start / block_size_, count = size / block_size_;
-    for (uint64_t id = first; id < first + count; ++id) {
-        if (blocks_.present(id)) {
-            out.error = make_error(EEXIST, "System RAM resource overlaps present memory");
-            return out;
-        }
+    // Look up the first present block instead of walking every id: `size` may be huge.
+    if (auto id = blocks_.next_present(first); id && *id - first < count) {
+        out.error = make_error(EEXIST, "System RAM resource overlaps present memory");
+        return out;
     }
     if (!range_in_pluggable(start, size)) {
         out.error = make_error(E2BIG, "range is outside the pluggable physical address space");

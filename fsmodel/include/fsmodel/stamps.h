@@ -12,7 +12,7 @@ namespace fsmodel {
 
 class Stamps {
 public:
-    explicit Stamps(int64_t boot_ns) : boot_(boot_ns) { global_.fill(boot_ns); }
+    explicit Stamps(int64_t boot_ns) : boot_(boot_ns), last_(boot_ns) { global_.fill(boot_ns); }
 
     int64_t get(Dep dep, Scope scope, const Ctx& ctx) const;
     // Strictly increasing: two changes in the same nanosecond still differ.
@@ -27,7 +27,7 @@ public:
 
 private:
     int64_t boot_;
-    int64_t last_ = 0;
+    int64_t last_;  // starts at boot: the first change is already newer than boot
     std::vector<int64_t> blocks_;      // per block: state, online, valid_zones, uevent
     std::vector<int64_t> nodes_;       // per node: meminfo and node-scoped writes
     std::vector<int64_t> node_lists_;  // per node: its memoryN links

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,7 +49,11 @@ public:
     int read(const Machine& m, uint64_t ino, std::string& out) const;
     // Calls fill(name, ino, mode, next_offset) until it returns false. Offsets are opaque.
     using Filler = std::function<bool(std::string_view, uint64_t, uint32_t, uint64_t)>;
-    int readdir(const Machine& m, uint64_t ino, uint64_t offset, const Filler& fill) const;
+    // Returns 0 or an errno; `complete` tells whether the listing's end was reached.
+    int readdir(const Machine& m, uint64_t ino, uint64_t offset, const Filler& fill,
+                bool* complete = nullptr) const;
+    // Path of an inode relative to the root ("/devices/system/memory"), if it exists.
+    std::optional<std::string> path_of(const Machine& m, uint64_t ino) const;
 
     // Permission checks the kernel's kernfs_fop_open makes, for the open() path.
     int check_open(const Machine& m, uint64_t ino, bool read, bool write) const;
@@ -86,6 +91,8 @@ private:
     std::string name_of(const Machine& m, const Def& def, const Ctx& ctx) const;
     void fill_stat(const Machine& m, const Resolved& r, Stat& out) const;
     uint32_t dir_nlink(const Machine& m, const Resolved& r) const;
+    bool fill_generated(const Machine& m, const Def& generated, const Ctx& parent,
+                        uint64_t offset, const Filler& fill) const;
     bool match_generated(const Machine& m, const Def& child, const Ctx& parent,
                          std::string_view name, Ctx& out) const;
     void add_dep(Scope scope, uint64_t object, Dep dep, Invalidations& out) const;

@@ -1,0 +1,54 @@
+// ListingCompleter: reads directories to their end in the background, from inside the mount.
+//
+// The kernel keeps a FUSE directory listing cached only once a reader has read it to its end
+// (an empty READDIR reply). Tools such as lsmem stop at the first entry they need, so without
+// this every later opendir of that directory would cost a GETATTR and a READDIR round trip.
+// The completer does that last read for them, on its own thread, outside any request.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+namespace hotplugfs {
+
+class ListingCompleter {
+public:
+    using PathOf = std::function<std::optional<std::string>(uint64_t ino)>;
+
+    ListingCompleter(std::string mountpoint, PathOf path_of);
+    ~ListingCompleter();
+    ListingCompleter(const ListingCompleter&) = delete;
+    ListingCompleter& operator=(const ListingCompleter&) = delete;
+
+    void start();
+    // A reader stopped early in this directory: finish reading it (no-op for our own reads).
+    void request(uint64_t ino, pid_t requester);
+    // Ask the worker to stop; join() once the FUSE connection is gone (its I/O then fails).
+    void stop();
+    void join();
+
+private:
+    void run();
+    void read_to_end(const std::string& path);
+
+    const std::string mountpoint_;
+    const PathOf path_of_;
+    std::mutex mu_;  // guards queue_, queued_, stopping_
+    std::condition_variable cv_;
+    std::deque<uint64_t> queue_;
+    std::unordered_set<uint64_t> queued_;
+    bool stopping_ = false;
+    pid_t worker_tid_ = 0;  // written before the first request can name it
+    std::thread worker_;
+};
+
+}  // namespace hotplugfs
