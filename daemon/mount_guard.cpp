@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -27,21 +28,24 @@ bool is_mounted(const std::string& path) {
 
 }  // namespace
 
+// A FUSE mount whose daemon died answers nothing: statfs() (never cached, unlike stat()
+// of the mount root) fails ENOTCONN. Nobody can use such a mount, so take it away.
 std::string prepare_mountpoint(const std::string& path) {
-    struct stat st{};
-    if (stat(path.c_str(), &st) == 0) {
+    struct statfs fs{};
+    const bool mounted = is_mounted(path);
+    if (statfs(path.c_str(), &fs) == 0) {
+        struct stat st{};
+        if (stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
         if (!S_ISDIR(st.st_mode)) return path + " is not a directory";
-        if (is_mounted(path)) return path + " is already a mount point; unmount it first";
+        if (mounted) return path + " is already a mount point; unmount it first";
         return "";
     }
     const int err = errno;
     if (err != ENOTCONN) return path + ": " + std::strerror(err);
-    // A FUSE mount whose daemon died: nobody can use it, so take it away.
     spdlog::warn("{}: clearing a stale mount left by a daemon that is gone", path);
     if (umount2(path.c_str(), MNT_DETACH) != 0)
         return path + ": cannot clear the stale mount: " + std::strerror(errno);
-    if (stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
-    return "";
+    return prepare_mountpoint(path);
 }
 
 }  // namespace hotplugfs

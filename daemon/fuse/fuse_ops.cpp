@@ -168,6 +168,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     std::vector<char> buf(size);
     size_t used = 0;
     bool complete = false;
+    uint64_t end_offset = 0;
     auto fill = [&](std::string_view name, uint64_t child, uint32_t mode, uint64_t next) {
         struct stat st{};
         st.st_ino = child;
@@ -178,6 +179,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         fuse_add_direntry(req, buf.data() + used, size - used, n.c_str(), &st,
                           static_cast<off_t>(next));
         used += need;
+        end_offset = next;
         return true;
     };
     const int err = s.state().read([&](const auto& m, const auto& tree) {
@@ -190,7 +192,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     fuse_reply_buf(req, buf.data(), used);
     // The reader got everything in one reply and may never ask again for the (empty) end:
     // read it to the end for them so the kernel keeps the listing cached.
-    if (complete && used > 0) s.complete_listing(ino, fuse_req_ctx(req)->pid);
+    if (complete && used > 0) s.complete_listing(ino, end_offset, fuse_req_ctx(req)->pid);
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {

@@ -38,8 +38,8 @@ public:
     // Invalidations from operations that did not come through FUSE (the control plane).
     void notify(const fsmodel::Invalidations& inval) { notifier_.apply(inval); }
 
-    void complete_listing(uint64_t ino, pid_t requester) {
-        if (completer_) completer_->request(ino, requester);
+    void complete_listing(uint64_t ino, uint64_t end_offset, pid_t requester) {
+        if (completer_) completer_->request(ino, end_offset, requester);
     }
 
     MachineState& state() { return state_; }

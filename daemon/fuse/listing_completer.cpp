@@ -32,11 +32,11 @@ void ListingCompleter::start() {
     started.wait(false);
 }
 
-void ListingCompleter::request(uint64_t ino, pid_t requester) {
+void ListingCompleter::request(uint64_t ino, uint64_t end_offset, pid_t requester) {
     {
         std::lock_guard lock(mu_);
         if (stopping_ || requester == worker_tid_ || !queued_.insert(ino).second) return;
-        queue_.push_back(ino);
+        queue_.emplace_back(ino, end_offset);
     }
     cv_.notify_one();
 }
@@ -58,21 +58,24 @@ void ListingCompleter::run() {
     for (;;) {
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (stopping_) return;
-        const uint64_t ino = queue_.front();
+        const auto [ino, end_offset] = queue_.front();
         queue_.pop_front();
         lock.unlock();
-        if (auto path = path_of_(ino)) read_to_end(mountpoint_ + *path);
+        if (auto path = path_of_(ino)) read_end(mountpoint_ + *path, end_offset);
         lock.lock();
         queued_.erase(ino);
     }
 }
 
-void ListingCompleter::read_to_end(const std::string& path) {
+// One READDIR at the end offset returns nothing, which tells the kernel the cached listing
+// is complete (it must end exactly where the cached entries end).
+void ListingCompleter::read_end(const std::string& path, uint64_t end_offset) {
     const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return;
-    std::vector<char> buf(32768);
-    while (syscall(SYS_getdents64, fd, buf.data(), buf.size()) > 0) {
-    }
+    std::vector<char> buf(4096);
+    if (lseek(fd, static_cast<off_t>(end_offset), SEEK_SET) >= 0)
+        while (syscall(SYS_getdents64, fd, buf.data(), buf.size()) > 0) {
+        }
     close(fd);
 }
 

@@ -30,21 +30,22 @@ public:
     ListingCompleter& operator=(const ListingCompleter&) = delete;
 
     void start();
-    // A reader stopped early in this directory: finish reading it (no-op for our own reads).
-    void request(uint64_t ino, pid_t requester);
+    // A reader got the whole listing up to `end_offset` and may stop there: read the (empty)
+    // rest for it. No-op for the completer's own reads.
+    void request(uint64_t ino, uint64_t end_offset, pid_t requester);
     // Ask the worker to stop; join() once the FUSE connection is gone (its I/O then fails).
     void stop();
     void join();
 
 private:
     void run();
-    void read_to_end(const std::string& path);
+    void read_end(const std::string& path, uint64_t end_offset);
 
     const std::string mountpoint_;
     const PathOf path_of_;
     std::mutex mu_;  // guards queue_, queued_, stopping_
     std::condition_variable cv_;
-    std::deque<uint64_t> queue_;
+    std::deque<std::pair<uint64_t, uint64_t>> queue_;  // (inode, end offset)
     std::unordered_set<uint64_t> queued_;
     bool stopping_ = false;
     pid_t worker_tid_ = 0;  // written before the first request can name it

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds hotplugfs and serves the built-in default machine until Ctrl-C:
+#   sudo ./scripts/run.sh [ROOT]        (default ROOT: /run/hotplugfs)
+# The emulated sysfs root is mounted at ROOT/sys, so `lsmem --sysroot ROOT` reads it.
+# Extra daemon options may follow ROOT, e.g. --config examples/kernel-6.18-vm.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo "$0" "$@"
+fi
+
+./scripts/install-deps.sh
+
+BUILD=build-release
+if [ -f "$BUILD/meson-private/coredata.dat" ]; then
+  meson setup --reconfigure "$BUILD" --buildtype=release -Dtests=false >/dev/null
+else
+  meson setup "$BUILD" --buildtype=release -Dtests=false >/dev/null
+fi
+ninja -C "$BUILD" daemon/hotplugfsd
+
+ROOT=${1:-/run/hotplugfs}
+shift || true
+mkdir -p "$ROOT/sys"
+cat <<TXT
+
+hotplugfs serves the default machine at $ROOT/sys (Ctrl-C stops and unmounts). Try:
+  lsmem --sysroot $ROOT -o RANGE,SIZE,STATE,REMOVABLE,BLOCK,NODE,ZONES
+  echo online_movable > $ROOT/sys/devices/system/memory/memory72/state
+  echo 0x440000000 > $ROOT/sys/devices/system/memory/probe
+
+TXT
+exec "$BUILD/daemon/hotplugfsd" --foreground "$@" "$ROOT/sys"

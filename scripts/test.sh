@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The single test command: sudo ./scripts/test.sh
+#
+# Installs dependencies, builds with AddressSanitizer + UBSan into build-test/, runs every Catch2
+# suite (build-test/tests/**/*-tests) and the pytest integration suite, writes JUnit XML to
+# build-test/results/ and prints a summary whose last line is "N passed, N failed".
+# Exits non-zero if anything failed, if nothing ran, or if the build failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo --preserve-env=CI,HOTPLUGFS_FUZZ_WRITES,HOTPLUGFS_TEST_TIMEOUT "$0" "$@"
+  fi
+  echo "test.sh: the integration tests mount FUSE filesystems and need root" >&2
+  exit 1
+fi
+
+./scripts/install-deps.sh
+
+BUILD=build-test
+RESULTS="$BUILD/results"
+PY=/usr/bin/python3
+
+# GCC 12 with -fsanitize=address reports false -Wmaybe-uninitialized warnings inside libstdc++'s
+# <regex> (pulled in by Catch2); with werror they would break the sanitizer build only.
+MESON_OPTS=(--buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+            -Dcpp_args=-Wno-maybe-uninitialized)
+if [ -f "$BUILD/meson-private/coredata.dat" ]; then
+  meson setup --reconfigure "$BUILD" "${MESON_OPTS[@]}"
+else
+  rm -rf -- "$BUILD"
+  meson setup "$BUILD" "${MESON_OPTS[@]}"
+fi
+
+rm -rf -- "$RESULTS"
+mkdir -p "$RESULTS/sanitizer"
+
+# Writes a JUnit file holding one failed test case; used when a suite crashed or left no report.
+synthetic_failure() { # <xml-file> <suite> <case> <message>
+  "$PY" - "$@" <<'EOF'
+import sys
+from xml.sax.saxutils import escape, quoteattr
+path, suite, case, message = sys.argv[1:5]
+with open(path, "w", encoding="utf-8") as f:
+    f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    f.write(f'<testsuites><testsuite name={quoteattr(suite)} tests="1" failures="1" errors="0">\n')
+    f.write(f'<testcase classname={quoteattr(suite)} name={quoteattr(case)}>'
+            f'<failure message={quoteattr(message[:200])}>{escape(message)}</failure></testcase>\n')
+    f.write('</testsuite></testsuites>\n')
+EOF
+}
+
+# Prints the number of failed+errored test cases in a JUnit file, or -1 if it is unreadable.
+junit_failures() { # <xml-file>
+  "$PY" - "$1" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print(-1); sys.exit(0)
+print(sum(1 for tc in root.iter("testcase")
+          if tc.find("failure") is not None or tc.find("error") is not None))
+EOF
+}
+
+if ! ninja -C "$BUILD"; then
+  synthetic_failure "$RESULTS/build.xml" build "ninja -C $BUILD" "the build failed; see the log above"
+  exec "$PY" tests/summarize.py "$RESULTS/build.xml"
+fi
+
+# 1. Catch2 unit suites.
+mapfile -t SUITES < <(find "$BUILD/tests" -type f -name '*-tests' -perm -u+x -not -path '*.p/*' 2>/dev/null | sort)
+for exe in "${SUITES[@]}"; do
+  name=$(basename "$exe")
+  xml="$RESULTS/$name.xml"
+  echo "== $name"
+  rc=0
+  timeout --kill-after=10 300 "$exe" --reporter junit --out "$xml" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fails=-1
+    [ -s "$xml" ] && fails=$(junit_failures "$xml")
+    if [ "$fails" -le 0 ]; then
+      # Crash, sanitizer report at exit, timeout, or an unreadable report: count it as a failure.
+      [ "$fails" -lt 0 ] && rm -f -- "$xml"
+      synthetic_failure "$RESULTS/$name-exit.xml" "$name" "$name exit status" \
+        "$exe exited with status $rc (crash, sanitizer report or timeout; see the log above)"
+    fi
+  fi
+done
+
+# 2. Integration tests (pytest). The daemon's sanitizer reports go to files, because the daemon
+#    detaches from the terminal.
+echo "== integration"
+SAN_DIR="$REPO/$RESULTS/sanitizer"
+rc=0
+HOTPLUGFSD="$BUILD/daemon/hotplugfsd" \
+ASAN_OPTIONS="log_path=$SAN_DIR/asan:detect_leaks=1:abort_on_error=0" \
+UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:print_stacktrace=1" \
+  timeout --kill-after=30 900 \
+  "$PY" -m pytest tests/integration --junitxml="$RESULTS/integration.xml" -v -p no:cacheprovider || rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+  fails=-1
+  [ -s "$RESULTS/integration.xml" ] && fails=$(junit_failures "$RESULTS/integration.xml")
+  if [ "$fails" -le 0 ]; then
+    [ "$fails" -lt 0 ] && rm -f -- "$RESULTS/integration.xml"
+    synthetic_failure "$RESULTS/integration-exit.xml" integration "pytest exit status" \
+      "pytest exited with status $rc (interrupted, timed out, usage error or no tests collected)"
+  fi
+fi
+
+# Mounts the integration tests failed to remove (their temp dirs start with hotplugfs-it-).
+leftover=$(awk '$3 ~ /^fuse/ && $2 ~ /\/hotplugfs-it-/ {print $2}' /proc/mounts || true)
+if [ -n "$leftover" ]; then
+  while read -r mnt; do fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" || true; done <<<"$leftover"
+  synthetic_failure "$RESULTS/integration-leftovers.xml" integration "no leftover FUSE mounts" \
+    "FUSE mounts left behind by the integration tests: $leftover"
+fi
+
+# Sanitizer reports written by daemons during the integration run.
+reports=$(find "$SAN_DIR" -type f 2>/dev/null | sort || true)
+if [ -n "$reports" ]; then
+  # The first report in full, then one SUMMARY line per report.
+  first=$(head -n 1 <<<"$reports")
+  body=$(echo "--- $first"; head -c 12000 "$first"
+         echo "--- all $(wc -l <<<"$reports") reports:"
+         while read -r f; do echo "$(basename "$f"): $(grep -m1 '^SUMMARY' "$f" || head -n 2 "$f" | tail -n 1)"; done <<<"$reports")
+  echo "$body" >&2
+  synthetic_failure "$RESULTS/daemon-sanitizer.xml" integration "daemon sanitizer reports" "$body"
+fi
+
+# 3. Summary; its exit status is the script's.
+shopt -s nullglob
+exec "$PY" tests/summarize.py "$RESULTS"/*.xml
