@@ -189,10 +189,11 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         fuse_reply_err(req, err);
         return;
     }
+    const pid_t requester = fuse_req_ctx(req)->pid;  // req is gone once answered
     fuse_reply_buf(req, buf.data(), used);
     // The reader got everything in one reply and may never ask again for the (empty) end:
     // read it to the end for them so the kernel keeps the listing cached.
-    if (complete && used > 0) s.complete_listing(ino, end_offset, fuse_req_ctx(req)->pid);
+    if (complete && used > 0) s.complete_listing(ino, end_offset, requester);
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {

@@ -22,7 +22,8 @@ struct Block {
     uint8_t holes : 1 = 0;
     uint8_t unmovable : 1 = 0;
     uint8_t hotplugged : 1 = 0;
-    uint8_t spare : 6 = 0;
+    uint8_t memmap : 1 = 0;  // carries its own memmap (added with memmap_on_memory)
+    uint8_t spare : 5 = 0;
     uint16_t node = 0;
 
     BlockState block_state() const { return static_cast<BlockState>(state); }

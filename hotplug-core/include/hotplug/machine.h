@@ -6,6 +6,8 @@
 #pragma once
 
 #include <array>
+#include <map>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,8 +25,25 @@ struct Outcome {
     Error error;                // code 0: success
     std::vector<Uevent> events;
     ChangeSet changes;
+    // An offline that takes time: the block now reads going-offline; the caller waits this
+    // long (-1: until interrupted) and then calls finish_offline or abort_offline.
+    std::optional<int64_t> pending_offline_ms;
+    uint64_t pending_block = 0;
 
     bool ok() const { return error.code == 0; }
+};
+
+// Runtime state of a memory device (a memory group).
+struct Device {
+    DeviceSpec spec;
+    uint64_t plugged = 0;  // bytes present (DIMM: 0 or size)
+};
+
+enum class NotifierAction : uint8_t { GoingOnline, GoingOffline };
+
+struct BlockFault {
+    int64_t migration_ms = 0;  // -1: never finishes
+    uint64_t poisoned_pages = 0;
 };
 
 // A zone's span [start_pfn, end_pfn) and its present (online) pages.
@@ -80,6 +99,20 @@ public:
     bool node_has_memory(int node) const { return node_present_pages(node) > 0; }
     bool node_has_normal_memory(int node) const { return node_kernel_present_pages(node) > 0; }
 
+    const std::vector<Device>& devices() const { return devices_; }
+    const Device* device(const std::string& name) const;
+    // The device (memory group) a block belongs to, if any.
+    const Device* device_of(uint64_t block) const;
+    int notifier_error(NotifierAction action) const;
+    int notifier_priority() const { return notifier_priority_; }
+    BlockFault block_fault(uint64_t block) const;
+    uint64_t poisoned_pages() const;     // hard-poisoned pages, machine-wide
+    uint64_t soft_offlined_pages() const { return soft_offlined_; }
+    // Pages of a block that hold its own memmap (memmap_on_memory), not usable memory.
+    uint64_t memmap_pages(uint64_t block) const;
+    // Usable (managed) pages of a node: online pages minus memmaps carried by blocks.
+    uint64_t node_managed_pages(int node) const;
+
     // --- operations ---
     // Change one block: `state` writes (online/online_kernel/online_movable/offline).
     Outcome set_state(uint64_t block, OnlineType type);
@@ -91,6 +124,20 @@ public:
     Outcome probe(uint64_t phys_addr);
     // Remove memory: offlines what is online (rolling back on failure), then removes.
     Outcome remove_memory(uint64_t start, uint64_t size);
+    // Slow offline, second half: complete it (offline + uevent) or give up (back online).
+    Outcome finish_offline(uint64_t block);
+    Outcome abort_offline(uint64_t block);
+    // Memory devices (spec §6): a DIMM plugs/unplugs whole; virtio-mem resizes in units.
+    Outcome plug_device(const std::string& name);
+    Outcome unplug_device(const std::string& name);
+    Outcome resize_device(const std::string& name, uint64_t bytes);
+    // notifier-error-inject: 0 or -4095..-1; while non-zero every such action fails with it.
+    Outcome set_notifier_error(NotifierAction action, int error);
+    Outcome set_notifier_priority(int priority);
+    Outcome set_block_fault(uint64_t block, BlockFault fault, bool unmovable);
+    // hwpoison (spec §9).
+    Outcome soft_offline_page(uint64_t phys_addr);
+    Outcome hard_offline_page(uint64_t phys_addr);
     Outcome set_auto_online_blocks(OnlineType type);
     Outcome set_online_policy(OnlinePolicy policy);
     Outcome set_auto_movable_ratio(unsigned ratio);
@@ -133,6 +180,11 @@ private:
     std::vector<PluggableRangeSpec> pluggable_;
     Params params_;
     uint64_t seqnum_ = 0;
+    std::vector<Device> devices_;
+    std::map<uint64_t, BlockFault> faults_;  // sparse: only blocks with a fault
+    int notifier_errors_[2] = {0, 0};
+    int notifier_priority_ = 0;
+    uint64_t soft_offlined_ = 0;
 };
 
 }  // namespace hotplug

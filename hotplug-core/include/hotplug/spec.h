@@ -35,6 +35,29 @@ struct PluggableRangeSpec {
     int node = 0;
 };
 
+// A hot-pluggable memory device: its blocks form one memory group.
+enum class DeviceKind : uint8_t {
+    Dimm,       // static group (ACPI DIMM): all blocks added and removed together
+    VirtioMem,  // dynamic group: plugged and unplugged in units of `unit` bytes
+};
+
+struct DeviceSpec {
+    std::string name;        // unique; names the device in APIs and events
+    DeviceKind kind = DeviceKind::Dimm;
+    int node = 0;
+    uint64_t start = 0;      // physical address, block aligned
+    uint64_t size = 0;       // DIMM: its size; virtio-mem: the most it can plug
+    uint64_t unit = 0;       // virtio-mem: plug granularity (a multiple of the block size)
+    uint64_t plugged = 0;    // at start: DIMM 0 or size; virtio-mem: bytes plugged
+};
+
+// Per-block behaviour of offlining that real hardware decides and a rehearsal wants to choose.
+struct BlockFaultSpec {
+    uint64_t block = 0;
+    int64_t migration_ms = 0;  // time an offline takes; -1: never finishes (retry forever)
+    bool unmovable = false;    // offline fails EBUSY
+};
+
 struct ParamsSpec {
     OnlineType auto_online_blocks = OnlineType::Offline;
     OnlinePolicy online_policy = OnlinePolicy::ContigZones;
@@ -56,6 +79,8 @@ struct MachineSpec {
     std::vector<uint64_t> holes;       // block ids that contain memory holes
     std::vector<uint64_t> unmovable;   // block ids whose offlining fails EBUSY
     std::vector<uint64_t> multi_zone;  // block ids managed by more than one zone ("none")
+    std::vector<DeviceSpec> devices;
+    std::vector<BlockFaultSpec> block_faults;
     ParamsSpec params;
 };
 
