@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 
 #include "config/config_loader.h"
 #include "core/machine_state.h"
+#include "events/event_log.h"
 #include "fuse/fuse_server.h"
 #include "mount_guard.h"
 #include "options.h"
@@ -88,13 +90,23 @@ void detach_stdio() {
 int serve(const DaemonOptions& o, hotplug::Machine machine, const std::string& mountpoint) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     MachineState state(std::move(machine), realtime_ns());
-    state.set_event_hook([](const std::vector<hotplug::Uevent>& events) {
+    std::unique_ptr<EventLog> event_log;
+    if (o.event_log) {
+        try {
+            event_log = std::make_unique<EventLog>(*o.event_log);
+        } catch (const std::exception& e) {
+            spdlog::error("event log: {}", e.what());
+            return 1;
+        }
+    }
+    state.set_event_hook([&](const std::vector<hotplug::Uevent>& events) {
         for (const auto& e : events)
             spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
+        if (event_log) event_log->append(events);
     });
     FuseOptions fuse_options;
     fuse_options.allow_other = o.allow_other;
-    fuse_options.exact_open = o.exact_open;
+    fuse_options.strict = o.strict;
     fuse_options.debug = o.fuse_debug;
     FuseServer server(state, fuse_options);
     const int rc = server.run(mountpoint, [&] {

@@ -17,17 +17,20 @@ constexpr const char* kUsage =
     "  --config FILE      machine topology (JSON); default: the built-in machine\n"
     "  --foreground       stay in the foreground (default: return once the mount answers)\n"
     "  --allow-other      let other users read the tree (mode bits still apply)\n"
-    "  --exact-open       make open() itself fail like the kernel does (one extra round\n"
-    "                     trip per open); default: zero-message open, errors on read/write\n"
+    "  --strict           kernel semantics even under concurrency: open() fails like\n"
+    "                     kernfs, each open reads one snapshot, writes bypass the page\n"
+    "                     cache (one daemon round trip per open and per read of a file\n"
+    "                     that can change); --exact-open is an alias\n"
     "  --pid-file FILE    write the daemon's PID to FILE once it serves\n"
     "  --log-level LEVEL  trace, debug, info, warn, error or off (default: info)\n"
     "  --log-file FILE    log here (default: stderr; nowhere once daemonized)\n"
+    "  --event-log FILE   append every uevent to FILE as a JSON line\n"
     "  --fuse-debug       print every FUSE request (libfuse's -d; implies --foreground)\n"
     "  -h, --help         show this help\n";
 
 bool takes_value(std::string_view opt) {
     return opt == "--config" || opt == "--pid-file" || opt == "--log-level" ||
-           opt == "--log-file";
+           opt == "--log-file" || opt == "--event-log";
 }
 
 ParsedOptions usage_error(const std::string& message) {
@@ -56,10 +59,11 @@ ParsedOptions parse_options(int argc, char** argv) {
         if (arg == "--config") o.config = value;
         else if (arg == "--pid-file") o.pid_file = value;
         else if (arg == "--log-file") o.log_file = value;
+        else if (arg == "--event-log") o.event_log = value;
         else if (arg == "--log-level") o.log_level = value;
         else if (arg == "--foreground" || arg == "-f") o.foreground = true;
         else if (arg == "--allow-other") o.allow_other = true;
-        else if (arg == "--exact-open") o.exact_open = true;
+        else if (arg == "--strict" || arg == "--exact-open") o.strict = true;
         else if (arg == "--fuse-debug") o.fuse_debug = true;
         else if (arg.starts_with("-")) return usage_error("unknown option " + std::string(arg));
         else if (o.mountpoint.empty()) o.mountpoint = std::string(arg);

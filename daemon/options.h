@@ -11,10 +11,11 @@ struct DaemonOptions {
     std::optional<std::string> config;
     std::optional<std::string> pid_file;
     std::optional<std::string> log_file;
+    std::optional<std::string> event_log;
     std::string log_level = "info";
     bool foreground = false;
     bool allow_other = false;
-    bool exact_open = false;
+    bool strict = false;
     bool fuse_debug = false;
 };
 

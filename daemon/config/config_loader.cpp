@@ -103,7 +103,7 @@ hotplug::ParamsSpec parse_parameters(const Value& value) {
 hotplug::MachineSpec parse_document(const Json& root) {
     const Fields doc(Value(root, ""),
                      {"description", "arch", "block_size", "nodes", "memory", "pluggable", "holes",
-                      "unmovable", "multi_zone", "parameters"});
+                      "unmovable", "multi_zone", "devices", "block_faults", "parameters"});
     hotplug::MachineSpec spec;
     if (auto v = doc.get("description")) to_string(*v);  // free text for humans, type-checked
     if (auto v = doc.get("arch")) spec.arch = to_arch(*v);
@@ -114,12 +114,16 @@ hotplug::MachineSpec parse_document(const Json& root) {
     const Layout layout{spec.arch, spec.block_size, spec.nodes.size()};
     if (auto v = doc.get("memory")) spec.memory = parse_memory(*v, layout);
     if (auto v = doc.get("pluggable")) spec.pluggable = parse_pluggable(*v, layout);
-    const PresentBlocks present(spec.memory, spec.block_size);
+    if (auto v = doc.get("devices")) spec.devices = parse_devices(*v, layout, spec);
+    // Plugged device memory is present too: block lists and faults may name it.
+    const std::vector<hotplug::MemoryRangeSpec> ranges = present_ranges(spec);
+    const PresentBlocks present(ranges, spec.block_size);
     if (auto v = doc.get("holes")) spec.holes = parse_block_list(*v, present, BlockNeed::Boot);
     if (auto v = doc.get("unmovable"))
         spec.unmovable = parse_block_list(*v, present, BlockNeed::Present);
     if (auto v = doc.get("multi_zone"))
         spec.multi_zone = parse_block_list(*v, present, BlockNeed::OnlineBoot);
+    if (auto v = doc.get("block_faults")) spec.block_faults = parse_block_faults(*v, present);
     if (auto v = doc.get("parameters")) spec.params = parse_parameters(*v);
     return spec;
 }

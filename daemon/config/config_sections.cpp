@@ -3,6 +3,7 @@
 #include "config/config_sections.h"
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 namespace hotplugfs::config::detail {
@@ -157,7 +158,8 @@ void check_disjoint(const std::vector<Range>& ranges, const std::vector<Value>& 
 std::string block_list_problem(uint64_t block, const hotplug::MemoryRangeSpec* range,
                                BlockNeed need) {
     const std::string name = "block " + std::to_string(block);
-    if (!range) return name + " is not present (no memory range holds it)";
+    if (!range)
+        return name + " is not present (no memory range or plugged device memory holds it)";
     if (need != BlockNeed::Present && range->hotplugged)
         return name + " is hot-added memory; only boot memory qualifies";
     if (need == BlockNeed::OnlineBoot && !range->online)
@@ -165,7 +167,128 @@ std::string block_list_problem(uint64_t block, const hotplug::MemoryRangeSpec* r
     return {};
 }
 
+bool inside_pluggable(uint64_t start, uint64_t size,
+                      const std::vector<hotplug::PluggableRangeSpec>& pluggable) {
+    for (const auto& r : pluggable)
+        if (start >= r.start && size <= r.size && start - r.start <= r.size - size) return true;
+    return false;
+}
+
+// A device name becomes a directory in the debug tree.
+void check_device_name(const Value& value, const std::string& name) {
+    if (name.empty()) value.fail("a device name must not be empty");
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+            value.fail("device name \"" + name +
+                       "\" may only hold letters, digits, '-', '_' and '.'");
+    if (name == "." || name == "..") value.fail("\"" + name + "\" is not a usable device name");
+}
+
+hotplug::DeviceSpec parse_device(const Value& value, const Layout& layout) {
+    const Fields fields(value, {"name", "kind", "node", "start", "size", "unit", "plugged"});
+    hotplug::DeviceSpec device;
+    const Value name = fields.require("name");
+    device.name = to_string(name);
+    check_device_name(name, device.name);
+    if (auto v = fields.get("kind")) device.kind = to_device_kind(*v);
+    const bool virtio = device.kind == hotplug::DeviceKind::VirtioMem;
+    device.node = parse_node_ref(fields, layout.node_count);
+    std::tie(device.start, device.size) = parse_extent(fields, layout.block_size);
+    device.unit = virtio ? layout.block_size : 0;
+    if (auto v = fields.get("unit")) {
+        if (!virtio) v->fail("only virtio-mem devices have a unit; a DIMM is plugged whole");
+        device.unit = to_size(*v);
+        if (device.unit == 0 || device.unit % layout.block_size)
+            v->fail(hex(device.unit) + " is not a non-zero multiple of the block size " +
+                    hex(layout.block_size));
+    }
+    if (virtio && device.start % device.unit)
+        fields.require("start").fail(hex(device.start) + " is not a multiple of the unit " +
+                                     hex(device.unit));
+    if (virtio && device.size % device.unit)
+        fields.require("size").fail(hex(device.size) + " is not a multiple of the unit " +
+                                    hex(device.unit));
+    if (auto v = fields.get("plugged")) {
+        device.plugged = to_size(*v);
+        if (!virtio && device.plugged != 0 && device.plugged != device.size)
+            v->fail("a DIMM is plugged whole: 0 or its size " + hex(device.size));
+        if (virtio && device.plugged % device.unit)
+            v->fail(hex(device.plugged) + " is not a multiple of the unit " + hex(device.unit));
+        if (virtio && device.plugged > device.size)
+            v->fail(hex(device.plugged) + " is more than the device size " + hex(device.size));
+    }
+    return device;
+}
+
+// Milliseconds, or -1 for a migration that never finishes.
+int64_t to_migration_ms(const Value& value) {
+    const Json& json = value.json();
+    if (json.is_number_integer() && !json.is_number_unsigned() && json.get<int64_t>() == -1)
+        return -1;
+    if (!json.is_number_unsigned())
+        value.fail("expected milliseconds (a non-negative integer) or -1 (never finishes), got " +
+                   json.dump());
+    return static_cast<int64_t>(to_uint(value, INT64_MAX));
+}
+
 }  // namespace
+
+std::vector<hotplug::MemoryRangeSpec> present_ranges(const hotplug::MachineSpec& spec) {
+    std::vector<hotplug::MemoryRangeSpec> ranges = spec.memory;
+    for (const auto& d : spec.devices)
+        if (d.plugged) ranges.push_back(hotplug::MemoryRangeSpec{d.start, d.plugged, d.node,
+                                                                 false, true, std::nullopt});
+    return ranges;
+}
+
+std::vector<hotplug::DeviceSpec> parse_devices(const Value& value, const Layout& layout,
+                                               const hotplug::MachineSpec& spec) {
+    const std::vector<Value> items = value.elements();
+    std::vector<hotplug::DeviceSpec> devices;
+    for (size_t i = 0; i < items.size(); ++i) {
+        hotplug::DeviceSpec device = parse_device(items[i], layout);
+        for (size_t j = 0; j < devices.size(); ++j)
+            if (devices[j].name == device.name)
+                Value(items[i].json().at("name"), pointer_append(items[i].path(), "name"))
+                    .fail("device name \"" + device.name + "\" is already used by " +
+                          items[j].path());
+        const std::string extent = extent_text(device.start, device.size);
+        if (!inside_pluggable(device.start, device.size, spec.pluggable))
+            items[i].fail("the range " + extent + " does not lie inside one /pluggable range");
+        for (size_t k = 0; k < spec.memory.size(); ++k) {
+            const auto& m = spec.memory[k];
+            if (device.start < m.start + m.size && m.start < device.start + device.size)
+                items[i].fail("the range " + extent + " overlaps /memory/" + std::to_string(k) +
+                              " " + extent_text(m.start, m.size));
+        }
+        devices.push_back(std::move(device));
+    }
+    check_disjoint(devices, items);
+    return devices;
+}
+
+std::vector<hotplug::BlockFaultSpec> parse_block_faults(const Value& value,
+                                                        const PresentBlocks& present) {
+    const std::vector<Value> items = value.elements();
+    std::vector<hotplug::BlockFaultSpec> faults;
+    for (size_t i = 0; i < items.size(); ++i) {
+        const Fields fields(items[i], {"block", "migration_ms", "unmovable"});
+        const Value block = fields.require("block");
+        hotplug::BlockFaultSpec fault;
+        fault.block = to_uint(block, kMaxBlockIds - 1);
+        const std::string problem =
+            block_list_problem(fault.block, present.find(fault.block), BlockNeed::Present);
+        if (!problem.empty()) block.fail(problem);
+        for (size_t j = 0; j < faults.size(); ++j)
+            if (faults[j].block == fault.block)
+                block.fail("block " + std::to_string(fault.block) + " already has an entry at " +
+                           items[j].path());
+        if (auto v = fields.get("migration_ms")) fault.migration_ms = to_migration_ms(*v);
+        if (auto v = fields.get("unmovable")) fault.unmovable = to_bool(*v);
+        faults.push_back(fault);
+    }
+    return faults;
+}
 
 uint64_t parse_block_size(const Value& value, hotplug::Arch arch) {
     const uint64_t size = to_size(value);

@@ -47,6 +47,18 @@ class PresentBlocks {
     std::vector<Span> spans_;  // sorted by first; disjoint once the memory section passed
 };
 
+// The memory ranges of the spec plus the plugged part of every device (present at start-up,
+// hot-added and offline), for the sections that name present blocks.
+std::vector<hotplug::MemoryRangeSpec> present_ranges(const hotplug::MachineSpec& spec);
+
+// Devices: each fully checked, inside one pluggable range, overlapping neither memory nor
+// another device. Needs the memory and pluggable sections.
+std::vector<hotplug::DeviceSpec> parse_devices(const Value& value, const Layout& layout,
+                                               const hotplug::MachineSpec& spec);
+// Per-block offline faults; every block must be present (memory or plugged device memory).
+std::vector<hotplug::BlockFaultSpec> parse_block_faults(const Value& value,
+                                                        const PresentBlocks& present);
+
 // Which blocks a block-id list ("holes", "unmovable", "multi_zone") may name.
 enum class BlockNeed {
     Present,     // any present block

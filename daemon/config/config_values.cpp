@@ -227,6 +227,9 @@ hotplug::OnlinePolicy to_online_policy(const Value& value) {
 hotplug::MemmapOnMemory to_memmap_on_memory(const Value& value) {
     return to_word<hotplug::MemmapOnMemory, 3>(value, hotplug::memmap_on_memory_name);
 }
+hotplug::DeviceKind to_device_kind(const Value& value) {
+    return to_word<hotplug::DeviceKind, 2>(value, hotplug::device_kind_name);
+}
 bool to_online_state(const Value& value) {
     // BlockState's first two values are Offline and Online; going-offline is not a boot state.
     return to_word<hotplug::BlockState, 2>(value, hotplug::block_state_name) ==

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hotplug/spec.h"
 #include "hotplug/types.h"
 
 namespace hotplugfs::config::detail {
@@ -77,6 +78,7 @@ hotplug::Zone to_zone(const Value& value);
 hotplug::OnlineType to_online_type(const Value& value);
 hotplug::OnlinePolicy to_online_policy(const Value& value);
 hotplug::MemmapOnMemory to_memmap_on_memory(const Value& value);
+hotplug::DeviceKind to_device_kind(const Value& value);
 // "online" or "offline", as a memory range's boot state; true means online.
 bool to_online_state(const Value& value);
 

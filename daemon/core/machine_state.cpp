@@ -17,22 +17,49 @@ void MachineState::finish(WriteResult& r) {
     tree_.refresh(machine_, r.outcome.changes, realtime_ns(), r.invalidations);
 }
 
-MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_view data) {
+void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
+    if (!r.outcome.pending_offline_ms) return;
+    const int64_t ms = *r.outcome.pending_offline_ms;
+    const uint64_t block = r.outcome.pending_block;
+    r.outcome.pending_offline_ms.reset();
+    waiter.publish(r.invalidations);  // readers see going-offline while we wait
+    r.invalidations = {};
+    const bool interrupted = waiter.wait(ms);
+    std::unique_lock lock(data_);
+    hotplug::Outcome done =
+        interrupted ? machine_.abort_offline(block) : machine_.finish_offline(block);
+    for (auto& e : done.events) r.outcome.events.push_back(std::move(e));
+    tree_.refresh(machine_, done.changes, realtime_ns(), r.invalidations);
+    if (interrupted) {
+        r.outcome.error = hotplug::make_error(EINTR, "signal backoff");
+        r.result = -EINTR;
+    } else if (!done.ok()) {
+        r.outcome.error = done.error;
+        r.result = -done.error.code;
+    }
+}
+
+MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_view data,
+                                                   const Waiter& waiter) {
     std::lock_guard op(op_);
     WriteResult r;
     {
         std::unique_lock lock(data_);
         r.result = tree_.write(machine_, ino, data, r.outcome);
         finish(r);
+    }
+    settle_pending(r, waiter);
+    if (r.result > 0) {
         // The writer's bytes may sit in the page cache even when nothing changed.
-        if (r.result > 0) tree_.touch(machine_, ino, realtime_ns(), r.invalidations);
+        std::unique_lock lock(data_);
+        tree_.touch(machine_, ino, realtime_ns(), r.invalidations);
     }
     if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
     return r;
 }
 
 MachineState::WriteResult MachineState::apply(
-    const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
+    const std::function<hotplug::Outcome(hotplug::Machine&)>& op, const Waiter& waiter) {
     std::lock_guard lock_op(op_);
     WriteResult r;
     {
@@ -41,6 +68,7 @@ MachineState::WriteResult MachineState::apply(
         r.result = r.outcome.ok() ? 0 : -r.outcome.error.code;
         finish(r);
     }
+    settle_pending(r, waiter);
     if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
     return r;
 }

@@ -29,12 +29,21 @@ public:
     struct WriteResult {
         long result = 0;  // bytes consumed or -errno
         hotplug::Outcome outcome;
-        fsmodel::Invalidations invalidations;
+        fsmodel::Invalidations invalidations;  // not yet published
     };
+    // How an operation that takes time (a slow offline) reaches its caller: `publish` makes
+    // the intermediate state (going-offline) visible; `wait` sleeps up to `ms` (-1: without
+    // limit) and returns true when the caller was interrupted by a signal.
+    struct Waiter {
+        std::function<void(const fsmodel::Invalidations&)> publish;
+        std::function<bool(int64_t ms)> wait;
+    };
+
     // One write() to a file: the store, then what the kernel's caches must drop.
-    WriteResult write_file(uint64_t ino, std::string_view data);
+    WriteResult write_file(uint64_t ino, std::string_view data, const Waiter& waiter);
     // A model operation from the control plane.
-    WriteResult apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op);
+    WriteResult apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op,
+                      const Waiter& waiter);
 
     // Called with every operation's events, in SEQNUM order, after the model changed.
     void set_event_hook(EventHook hook) { event_hook_ = std::move(hook); }
@@ -42,6 +51,10 @@ public:
 
 private:
     void finish(WriteResult& r);
+    // Called with op_ held and data_ free: waits out a pending offline, then completes it or,
+    // when interrupted, abandons it (EINTR, block online again) like the kernel's
+    // "signal backoff".
+    void settle_pending(WriteResult& r, const Waiter& waiter);
 
     mutable std::mutex op_;           // serialises operations: the kernel's device_hotplug_lock
     mutable std::shared_mutex data_;  // guards machine_ and tree_

@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -117,25 +120,48 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     FuseServer& s = server(req);
-    if (!s.options().exact_open) {
+    if (!s.options().strict) {
         fuse_reply_err(req, ENOSYS);  // zero-message open from now on, page cache kept
         return;
     }
     const int mode = fi->flags & O_ACCMODE;
+    bool is_volatile = false;
     const int err = s.state().read([&](const auto& m, const auto& tree) {
+        is_volatile = tree.is_volatile(m, ino);
         return tree.check_open(m, ino, mode != O_WRONLY, mode != O_RDONLY);
     });
     if (err) {
         fuse_reply_err(req, err);
         return;
     }
-    fi->keep_cache = 1;
     fi->noflush = 1;
-    fuse_reply_open(req, fi);
+    if (is_volatile || mode != O_RDONLY) {
+        // Bypass the page cache: writes never show in a shared page before they are stored,
+        // and reads see the snapshot this open description took, like kernfs's seq_file.
+        fi->direct_io = 1;
+        fi->fh = s.open_snapshot();
+    } else {
+        fi->keep_cache = 1;
+    }
+    if (fuse_reply_open(req, fi) != 0 && fi->fh) s.close_snapshot(fi->fh);
 }
 
-void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    if (fi->fh) server(req).close_snapshot(fi->fh);
+    fuse_reply_err(req, 0);
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     std::string content;
+    if (fi && fi->fh) {
+        const int err = server(req).read_snapshot(fi->fh, ino, size, off, content);
+        if (err) {
+            fuse_reply_err(req, err);
+            return;
+        }
+        fuse_reply_buf(req, content.data(), content.size());
+        return;
+    }
     const int err = server(req).state().read(
         [&](const auto& m, const auto& tree) { return tree.read(m, ino, content); });
     if (err) {
@@ -150,10 +176,56 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     fuse_reply_buf(req, content.data() + off, n);
 }
 
+// A slow offline waits inside the WRITE; a signal to the writer arrives as INTERRUPT.
+class RequestInterrupt {
+public:
+    RequestInterrupt(fuse_req_t req, FuseServer& server) : req_(req), server_(server) {
+        fuse_req_interrupt_func(req_, &RequestInterrupt::on_interrupt, this);
+    }
+    ~RequestInterrupt() { fuse_req_interrupt_func(req_, nullptr, nullptr); }
+    RequestInterrupt(const RequestInterrupt&) = delete;
+    RequestInterrupt& operator=(const RequestInterrupt&) = delete;
+
+    // Sleeps up to `ms` (-1: no limit); true if interrupted. Wakes for shutdown too.
+    bool wait(int64_t ms) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        std::unique_lock lock(mu_);
+        while (!interrupted_ && !server_.stopping()) {
+            auto slice = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+            if (ms >= 0 && deadline <= slice) {
+                cv_.wait_until(lock, deadline, [&] { return interrupted_; });
+                return interrupted_;
+            }
+            cv_.wait_until(lock, slice, [&] { return interrupted_; });
+        }
+        return true;
+    }
+
+private:
+    static void on_interrupt(fuse_req_t, void* self) {
+        auto* me = static_cast<RequestInterrupt*>(self);
+        std::lock_guard lock(me->mu_);
+        me->interrupted_ = true;
+        me->cv_.notify_all();
+    }
+
+    fuse_req_t req_;
+    FuseServer& server_;
+    std::mutex mu_;  // guards interrupted_
+    std::condition_variable cv_;
+    bool interrupted_ = false;
+};
+
 void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t,
               fuse_file_info*) {
     FuseServer& s = server(req);
-    auto r = s.state().write_file(ino, std::string_view(buf, size));
+    MachineState::WriteResult r;
+    {
+        RequestInterrupt interrupt(req, s);
+        MachineState::Waiter waiter{[&](const auto& inval) { s.notify(inval); },
+                                    [&](int64_t ms) { return interrupt.wait(ms); }};
+        r = s.state().write_file(ino, std::string_view(buf, size), waiter);
+    }
     // Attribute-only invalidation takes no page locks: safe while this writer holds its page.
     s.notify(r.invalidations);
     if (r.result < 0) {
@@ -241,6 +313,7 @@ fuse_lowlevel_ops make_ops() {
     ops.rename = op_rename;
     ops.link = op_link;
     ops.open = op_open;
+    ops.release = op_release;
     ops.read = op_read;
     ops.write = op_write;
     ops.opendir = op_opendir;

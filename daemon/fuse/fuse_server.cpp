@@ -27,6 +27,37 @@ FuseServer::FuseServer(MachineState& state, FuseOptions options)
 
 FuseServer::~FuseServer() = default;
 
+uint64_t FuseServer::open_snapshot() {
+    std::lock_guard lock(snapshots_mu_);
+    const uint64_t fh = next_fh_++;
+    snapshots_.emplace(fh, std::nullopt);
+    return fh;
+}
+
+void FuseServer::close_snapshot(uint64_t fh) {
+    std::lock_guard lock(snapshots_mu_);
+    snapshots_.erase(fh);
+}
+
+int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t off,
+                              std::string& out) {
+    std::lock_guard lock(snapshots_mu_);
+    auto it = snapshots_.find(fh);
+    if (it == snapshots_.end()) return EBADF;
+    if (off == 0 || !it->second) {
+        std::string content;
+        const int err = state_.read(
+            [&](const auto& m, const auto& tree) { return tree.read(m, ino, content); });
+        if (err) return err;
+        it->second = std::move(content);
+    }
+    const std::string& snap = *it->second;
+    out = off >= 0 && static_cast<size_t>(off) < snap.size() ? snap.substr(off, size) : "";
+    return 0;
+}
+
+bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited(se_) != 0; }
+
 int FuseServer::run(const std::string& mountpoint, const std::function<void()>& on_ready) {
     ArgsGuard a;
     std::string opts = "fsname=hotplugfs,subtype=hotplugfs,default_permissions";

@@ -4,6 +4,9 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <string>
 
 #include "core/machine_state.h"
@@ -12,14 +15,16 @@
 #include "fuse/notifier.h"
 
 struct fuse_session;
+typedef uint64_t fuse_ino_t;
 
 namespace hotplugfs {
 
 struct FuseOptions {
     bool allow_other = false;
-    // Send OPEN to the daemon so open() itself fails like kernfs (EACCES on a read-only file
-    // opened for writing). Costs one round trip per open; off = zero-message open.
-    bool exact_open = false;
+    // Kernel semantics under concurrency: OPEN reaches the daemon (so open() fails like kernfs),
+    // files that can change are read through a per-open snapshot and written without the page
+    // cache. Costs round trips; off = zero-message open and page-cached reads.
+    bool strict = false;
     unsigned max_threads = 8;
     bool debug = false;  // libfuse prints every request
 };
@@ -42,6 +47,16 @@ public:
         if (completer_) completer_->request(ino, end_offset, requester);
     }
 
+    // True once the session is shutting down: waits inside requests end early.
+    bool stopping() const;
+
+    // Per-open snapshots of strict mode: the bytes one open file description reads.
+    uint64_t open_snapshot();
+    void close_snapshot(uint64_t fh);
+    // Copies up to `size` bytes at `off` of the snapshot, taking it when `off` is 0 or none
+    // was taken yet. Returns 0 or an errno.
+    int read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t off, std::string& out);
+
     MachineState& state() { return state_; }
     KnownInodes& known() { return known_; }
     const FuseOptions& options() const { return options_; }
@@ -51,6 +66,9 @@ private:
     FuseOptions options_;
     KnownInodes known_;
     Notifier notifier_;
+    std::mutex snapshots_mu_;  // guards snapshots_ and next_fh_
+    std::unordered_map<uint64_t, std::optional<std::string>> snapshots_;
+    uint64_t next_fh_ = 1;
     std::unique_ptr<ListingCompleter> completer_;  // lives from mount to session teardown
     fuse_session* se_ = nullptr;
 };

@@ -74,6 +74,20 @@ Outcome root_device_uevent_store(Machine&, const Ctx&, std::string_view);
 Outcome module_uevent_store(Machine&, const Ctx&, std::string_view);
 Outcome hugepages_store(Machine&, const Ctx&, std::string_view);
 
+// debugfs: notifier-error-inject and hotplugfs's device controls
+int notifier_online_show(const Machine&, const Ctx&, std::string&);
+Outcome notifier_online_store(Machine&, const Ctx&, std::string_view);
+int notifier_offline_show(const Machine&, const Ctx&, std::string&);
+Outcome notifier_offline_store(Machine&, const Ctx&, std::string_view);
+int notifier_priority_show(const Machine&, const Ctx&, std::string&);
+int device_kind(const Machine&, const Ctx&, std::string&);
+int device_node(const Machine&, const Ctx&, std::string&);
+int device_start(const Machine&, const Ctx&, std::string&);
+int device_size(const Machine&, const Ctx&, std::string&);
+int device_unit(const Machine&, const Ctx&, std::string&);
+int device_plugged(const Machine&, const Ctx&, std::string&);
+Outcome device_plugged_store(Machine&, const Ctx&, std::string_view);
+
 // The kernel's synthetic uevent parser (kobject_synth_uevent) for any `uevent` file:
 // "<action> [<uuid> [KEY=VALUE ...]]", one trailing newline allowed. 0 or EINVAL.
 int parse_synth_uevent(std::string_view text, std::string& action,

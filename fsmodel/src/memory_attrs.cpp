@@ -61,7 +61,7 @@ Outcome soft_offline_store(Machine& m, const Ctx&, std::string_view s) {
     const uint64_t block = addr / m.block_size();
     if (!m.blocks().present(block)) return fail(ENXIO, "no memory at that address");
     if (!m.blocks().at(block).online()) return fail(EIO, "page is not online");
-    return Outcome{};
+    return m.soft_offline_page(addr);
 }
 
 // memory_failure() on a page that is not online: "memory outside kernel control", ENXIO.
@@ -71,7 +71,7 @@ Outcome hard_offline_store(Machine& m, const Ctx&, std::string_view s) {
     const uint64_t block = addr / m.block_size();
     if (!m.blocks().present(block) || !m.blocks().at(block).online())
         return fail(ENXIO, "memory outside kernel control");
-    return Outcome{};
+    return m.hard_offline_page(addr);
 }
 
 int crash_hotplug_show(const Machine& m, const Ctx&, std::string& out) {

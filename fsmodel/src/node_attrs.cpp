@@ -75,7 +75,7 @@ int node_distance(const Machine& m, const Ctx& c, std::string& out) {
 }
 
 int node_meminfo(const Machine& m, const Ctx& c, std::string& out) {
-    const uint64_t total = m.node_present_pages(c.node) * (hotplug::kPageSize / 1024);
+    const uint64_t total = m.node_managed_pages(c.node) * (hotplug::kPageSize / 1024);
     const uint64_t used = std::min(total, m.node(c.node)->spec.kernel_used_kb);
     out.clear();
     meminfo_line(out, c.node, "MemTotal:", total);

@@ -17,7 +17,8 @@ int64_t value_or(const std::vector<int64_t>& v, uint64_t index, int64_t fallback
 int64_t Stamps::get(Dep dep, Scope scope, const Ctx& ctx) const {
     switch (dep) {
         case Dep::Static: break;
-        case Dep::BlockState: return block(ctx.block);
+        case Dep::BlockState:
+        case Dep::ValidZones: return block(ctx.block);
         case Dep::NodeMeminfo: return value_or(nodes_, ctx.node, boot_);
         case Dep::NodeBlockList: return value_or(node_lists_, ctx.node, boot_);
         case Dep::NodeMasks:

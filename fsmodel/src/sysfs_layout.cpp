@@ -42,7 +42,7 @@ const DirSpec kBlock{{
     attr_rw("state", state_show, state_store, Dep::BlockState),
     link("subsystem", memory_subsystem),
     attr_rw("uevent", empty, block_uevent_store, Dep::Static),
-    attr_ro("valid_zones", valid_zones, Dep::BlockState),
+    attr_ro("valid_zones", valid_zones, Dep::ValidZones),
 }};
 
 const DirSpec kMemoryRoot{{
@@ -136,7 +136,41 @@ const DirSpec kMemoryHotplugModule{{
 
 const DirSpec kModule{{dir("memory_hotplug", &kMemoryHotplugModule)}};
 
-const DirSpec kRoot{{dir("bus", &kBus), dir("devices", &kDevices), dir("module", &kModule)}};
+// debugfs, as it appears under /sys/kernel/debug: the memory notifier-error-inject module
+// (tools/testing/selftests/memory-hotplug drives it) and hotplugfs's device controls.
+const DirSpec kGoingOnline{{
+    attr_rw("error", notifier_online_show, notifier_online_store, Dep::Params)}};
+const DirSpec kGoingOffline{{
+    attr_rw("error", notifier_offline_show, notifier_offline_store, Dep::Params)}};
+const DirSpec kNotifierActions{{
+    dir("MEM_GOING_OFFLINE", &kGoingOffline),
+    dir("MEM_GOING_ONLINE", &kGoingOnline),
+}};
+const DirSpec kNotifierMemory{{
+    dir("actions", &kNotifierActions),
+    attr_ro("priority", notifier_priority_show),
+}};
+const DirSpec kNotifierInject{{dir("memory", &kNotifierMemory)}};
+
+const DirSpec kDevice{{
+    attr_ro("kind", device_kind),
+    attr_ro("node", device_node),
+    attr_rw("plugged", device_plugged, device_plugged_store, Dep::BlockList),
+    attr_ro("size", device_size),
+    attr_ro("start", device_start),
+    attr_ro("unit", device_unit),
+}};
+const DirSpec kDeviceList{{each(dir("", &kDevice), Each::Device)}};
+const DirSpec kHotplugfsDebug{{dir("devices", &kDeviceList)}};
+
+const DirSpec kDebug{{
+    dir("hotplugfs", &kHotplugfsDebug),
+    dir("notifier-error-inject", &kNotifierInject),
+}};
+const DirSpec kKernel{{dir("debug", &kDebug)}};
+
+const DirSpec kRoot{{dir("bus", &kBus), dir("devices", &kDevices), dir("kernel", &kKernel),
+                     dir("module", &kModule)}};
 
 }  // namespace
 

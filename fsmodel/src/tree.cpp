@@ -18,6 +18,7 @@ Scope scope_for(Each each, Scope parent) {
         case Each::Block:
         case Each::NodeBlock: return Scope::Block;
         case Each::Node: return Scope::Node;
+        case Each::Device: return Scope::Device;
     }
     return parent;
 }
@@ -56,9 +57,10 @@ Tree::Tree(const DirSpec& root, int64_t boot_ns) : stamps_(boot_ns) {
 int Tree::instantiate(const EntrySpec* spec, Scope parent_scope, int parent) {
     const Scope scope = scope_for(spec->each, parent_scope);
     auto& slots = by_slot_[static_cast<int>(scope)];
-    const uint64_t limit = scope == Scope::Block ? kBlockStride
-                           : scope == Scope::Node ? kNodeStride
-                                                  : kNodeBase - 1;
+    const uint64_t limit = scope == Scope::Block    ? kBlockStride
+                           : scope == Scope::Node   ? kNodeStride
+                           : scope == Scope::Device ? kDeviceStride
+                                                    : kNodeBase - 1;
     if (slots.size() >= limit) throw std::logic_error("too many entries in one scope");
     const int index = static_cast<int>(defs_.size());
     defs_.push_back(Def{spec, scope, static_cast<uint16_t>(slots.size()), parent, {}});
@@ -80,6 +82,7 @@ uint64_t Tree::inode_of(const Def& def, const Ctx& ctx) const {
         case Scope::Global: return encode_inode(Scope::Global, 0, def.slot);
         case Scope::Node: return encode_inode(Scope::Node, ctx.node, def.slot);
         case Scope::Block: return encode_inode(Scope::Block, ctx.block, def.slot);
+        case Scope::Device: return encode_inode(Scope::Device, ctx.device, def.slot);
     }
     return 0;
 }
@@ -101,6 +104,7 @@ std::string Tree::name_of(const Machine& m, const Def& def, const Ctx& ctx) cons
         case Each::Block:
         case Each::NodeBlock: return std::string(s.name) + std::to_string(ctx.block);
         case Each::Node: return std::string(s.name) + std::to_string(ctx.node);
+        case Each::Device: return m.devices()[ctx.device].spec.name;
     }
     return std::string(s.name);
 }
@@ -118,17 +122,32 @@ bool Tree::resolve(const Machine& m, uint64_t ino, Resolved& out) const {
     } else if (id.scope == Scope::Node) {
         if (!m.node(static_cast<int>(id.object))) return false;
         out.ctx.node = static_cast<int>(id.object);
+    } else if (id.scope == Scope::Device) {
+        if (id.object >= m.devices().size()) return false;
+        out.ctx.device = static_cast<uint32_t>(id.object);
+        out.ctx.node = m.devices()[id.object].spec.node;
     }
     return visible(m, *out.def, out.ctx);
 }
 
 bool Tree::match_generated(const Machine& m, const Def& child, const Ctx& parent,
                            std::string_view name, Ctx& out) const {
+    out = parent;
+    if (child.spec->each == Each::Device) {
+        for (uint32_t i = 0; i < m.devices().size(); ++i) {
+            if (m.devices()[i].spec.name != name) continue;
+            out.device = i;
+            out.node = m.devices()[i].spec.node;
+            return true;
+        }
+        return false;
+    }
     uint64_t id = 0;
     if (!parse_id(name, child.spec->name, id)) return false;
     out = parent;
     switch (child.spec->each) {
-        case Each::None: return false;
+        case Each::None:
+        case Each::Device: return false;
         case Each::Block:
         case Each::NodeBlock:
             if (!m.blocks().present(id)) return false;
@@ -180,6 +199,7 @@ uint32_t Tree::dir_nlink(const Machine& m, const Resolved& r) const {
             case Each::None: n += visible(m, child, r.ctx) ? 1 : 0; break;
             case Each::Block: n += static_cast<uint32_t>(m.blocks().count()); break;
             case Each::Node: n += static_cast<uint32_t>(m.nodes().size()); break;
+            case Each::Device: n += static_cast<uint32_t>(m.devices().size()); break;
             case Each::NodeBlock: break;  // links only
         }
     }
@@ -246,13 +266,20 @@ bool Tree::fill_generated(const Machine& m, const Def& generated, const Ctx& par
     };
     if (generated.spec->each == Each::Node) {
         for (uint64_t id = first; id < m.nodes().size(); ++id)
-            if (!emit(Ctx{static_cast<int>(id), 0}, id)) return false;
+            if (!emit(Ctx{static_cast<int>(id), 0, 0}, id)) return false;
+        return true;
+    }
+    if (generated.spec->each == Each::Device) {
+        for (uint64_t id = first; id < m.devices().size(); ++id) {
+            const Ctx ctx{m.devices()[id].spec.node, 0, static_cast<uint32_t>(id)};
+            if (!emit(ctx, id)) return false;
+        }
         return true;
     }
     for (auto id = m.blocks().next_present(first); id; id = m.blocks().next_present(*id + 1)) {
         const int node = m.blocks().at(*id).node;
         if (generated.spec->each == Each::NodeBlock && node != parent.node) continue;
-        if (!emit(Ctx{node, *id}, *id)) return false;
+        if (!emit(Ctx{node, *id, 0}, *id)) return false;
     }
     return true;
 }

@@ -27,6 +27,13 @@ int Tree::check_open(const Machine& m, uint64_t ino, bool read, bool write) cons
     return 0;
 }
 
+bool Tree::is_volatile(const Machine& m, uint64_t ino) const {
+    Resolved r;
+    if (!resolve(m, ino, r)) return false;
+    const EntrySpec& s = *r.def->spec;
+    return s.kind == Kind::Attr && (s.store || s.dep != Dep::Static);
+}
+
 int Tree::check_truncate(const Machine& m, uint64_t ino) const {
     return check_open(m, ino, false, true);
 }
@@ -61,7 +68,7 @@ void Tree::add_removed(const hotplug::RemovedBlock& b, Invalidations& out) const
         if (def.spec->each == Each::None) continue;
         // A generated name vanishes from its parent directory.
         const Def& parent = defs_[def.parent];
-        const Ctx ctx{b.node, b.id};
+        const Ctx ctx{b.node, b.id, 0};
         out.removed_entries.push_back({inode_of(parent, ctx),
                                        std::string(def.spec->name) + std::to_string(b.id), ino});
     }
@@ -71,16 +78,23 @@ void Tree::refresh(const Machine& m, const hotplug::ChangeSet& c, int64_t now_ns
                    Invalidations& out) {
     if (c.empty()) return;
     const int64_t stamp = stamps_.next(now_ns);
+    // Only files whose bytes may differ are invalidated: every extra invalidation can make
+    // the kernel discard a concurrent reader's fresh attributes (it drops GETATTR replies that
+    // race with an invalidation) and serve that reader its old page once more.
     auto block_changed = [&](uint64_t id) {
         stamps_.set_block(id, stamp);
         add_dep(Scope::Block, id, Dep::BlockState, out);
+        add_dep(Scope::Block, id, Dep::ValidZones, out);
     };
     for (uint64_t id : c.blocks) block_changed(id);
     for (uint64_t id : c.added) block_changed(id);
     auto offline_in = [&](uint64_t first, uint64_t last) {
         for (auto id = m.blocks().next_present(first); id && *id <= last;
-             id = m.blocks().next_present(*id + 1))
-            if (!m.blocks().at(*id).online()) block_changed(*id);
+             id = m.blocks().next_present(*id + 1)) {
+            if (m.blocks().at(*id).online()) continue;
+            stamps_.set_block(*id, stamp);
+            add_dep(Scope::Block, *id, Dep::ValidZones, out);
+        }
     };
     if (c.all_valid_zones) offline_in(0, UINT64_MAX);
     for (const auto& [first, last] : c.valid_zones) offline_in(first, last);
@@ -117,7 +131,8 @@ void Tree::touch(const Machine& m, uint64_t ino, int64_t now_ns, Invalidations& 
     switch (r.def->scope) {
         case Scope::Block: stamps_.set_block(r.ctx.block, stamp); break;
         case Scope::Node: stamps_.set_node(r.ctx.node, stamp); break;
-        case Scope::Global: stamps_.set_global(dep, stamp); break;
+        case Scope::Global:
+        case Scope::Device: stamps_.set_global(dep, stamp); break;
     }
     out.inodes.push_back(ino);
 }

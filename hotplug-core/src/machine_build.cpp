@@ -136,6 +136,10 @@ Result<Machine> Machine::build(const MachineSpec& spec) {
         }
     }
 
+    // Devices after all memory, so that a device overlapping memory is caught.
+    for (const auto& d : spec.devices)
+        if (auto e = m.add_device(d)) return *e;
+
     auto mark = [&](const std::vector<uint64_t>& ids, const char* what,
                     auto apply) -> std::optional<Error> {
         for (uint64_t id : ids) {
@@ -152,6 +156,14 @@ Result<Machine> Machine::build(const MachineSpec& spec) {
             if (b.online()) b.zone = Block::kMultiZone;
         }))
         return *e;
+    for (const auto& f : spec.block_faults) {
+        const std::string what = "block fault for block " + std::to_string(f.block);
+        if (!m.blocks_.present(f.block)) return invalid(what + ": the block is not present");
+        if (f.migration_ms < -1)
+            return invalid(what + ": migration_ms must be -1 (forever) or >= 0");
+        if (f.unmovable) m.blocks_.at(f.block).unmovable = 1;
+        if (f.migration_ms) m.faults_[f.block].migration_ms = f.migration_ms;
+    }
     return m;
 }
 

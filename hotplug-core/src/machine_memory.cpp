@@ -19,13 +19,14 @@ bool Machine::range_in_pluggable(uint64_t start, uint64_t size) const {
 }
 
 Outcome Machine::add_blocks(uint64_t first, uint64_t count, int node, bool hotplugged,
-                            Outcome out) {
+                            bool memmap, Outcome out) {
     for (uint64_t id = first; id < first + count; ++id) {
         Block& b = blocks_.ensure(id);
         b = Block{};
         b.present = 1;
         b.node = static_cast<uint16_t>(node);
         b.hotplugged = hotplugged ? 1 : 0;
+        b.memmap = memmap ? 1 : 0;
         blocks_.note_added();
         out.changes.added.push_back(id);
         out.events.push_back(event("add", id));
@@ -34,6 +35,7 @@ Outcome Machine::add_blocks(uint64_t first, uint64_t count, int node, bool hotpl
     for (uint64_t id = first; id < first + count; ++id) {
         // A failed auto-online leaves the block offline; the add itself still succeeds.
         Outcome step = online_block(id, params_.auto_online_blocks);
+        if (!step.ok()) continue;
         out.changes.merge(step.changes);
         for (auto& e : step.events) out.events.push_back(std::move(e));
     }
@@ -41,6 +43,10 @@ Outcome Machine::add_blocks(uint64_t first, uint64_t count, int node, bool hotpl
 }
 
 Outcome Machine::add_memory(uint64_t start, uint64_t size, int node) {
+    return add_range(start, size, node, wants_memmap());
+}
+
+Outcome Machine::add_range(uint64_t start, uint64_t size, int node, bool memmap) {
     Outcome out;
     if (size == 0 || start % block_size_ || size % block_size_) {
         out.error = make_error(EINVAL, "range is not aligned to the memory block size");
@@ -60,7 +66,12 @@ Outcome Machine::add_memory(uint64_t start, uint64_t size, int node) {
         out.error = make_error(E2BIG, "range is outside the pluggable physical address space");
         return out;
     }
-    return add_blocks(first, count, node, true, std::move(out));
+    // A device's range is its resource, plugged or not: a conflicting resource is EEXIST.
+    if (const Device* d = device_overlapping(start, size)) {
+        out.error = make_error(EEXIST, "range belongs to memory device " + d->spec.name);
+        return out;
+    }
+    return add_blocks(first, count, node, true, memmap, std::move(out));
 }
 
 Outcome Machine::probe(uint64_t addr) {
@@ -73,7 +84,51 @@ Outcome Machine::probe(uint64_t addr) {
         out.error = make_error(EINVAL, "address is not aligned to the memory block size");
         return out;
     }
-    return add_memory(addr, block_size_, node_for_address(addr));
+    // Never with its memmap on the block: probe_store adds with MHP_NONE.
+    return add_range(addr, block_size_, node_for_address(addr), false);
+}
+
+bool Machine::offline_for_removal(uint64_t first, uint64_t count, Rollback rollback,
+                                  Outcome& out) {
+    std::vector<std::pair<uint64_t, Zone>> offlined;
+    for (uint64_t id = first; id < first + count; ++id) {
+        if (!blocks_.at(id).online()) continue;
+        const auto zone = blocks_.at(id).single_zone();
+        Outcome step = offline_block(id, Wait::Refuse);
+        out.changes.merge(step.changes);
+        for (auto& e : step.events) out.events.push_back(std::move(e));
+        if (step.ok()) {
+            offlined.emplace_back(id, zone.value_or(Zone::Normal));
+            continue;
+        }
+        out.error = step.error;
+        for (auto [back, was] : offlined) {
+            const OnlineType type =
+                rollback == Rollback::DefaultType ? OnlineType::Online
+                : was == Zone::Movable            ? OnlineType::OnlineMovable
+                                                  : OnlineType::OnlineKernel;
+            // A rollback that cannot online (injected error, poison) leaves the block
+            // offline; the kernel ignores that too.
+            Outcome undo = online_block(back, type);
+            out.changes.merge(undo.changes);
+            for (auto& e : undo.events) out.events.push_back(std::move(e));
+        }
+        return false;
+    }
+    return true;
+}
+
+void Machine::remove_blocks(uint64_t first, uint64_t count, Outcome& out) {
+    for (uint64_t id = first; id < first + count; ++id) {
+        out.events.push_back(event("remove", id));
+        out.changes.removed.push_back(RemovedBlock{id, blocks_.at(id).node});
+        // A removed memory block takes its state along: poison counts, delays, flags.
+        const uint64_t first_pfn = id * pages_per_block();
+        poisoned_pfns_.erase(poisoned_pfns_.lower_bound(first_pfn),
+                             poisoned_pfns_.lower_bound(first_pfn + pages_per_block()));
+        faults_.erase(id);
+        blocks_.remove(id);
+    }
 }
 
 Outcome Machine::remove_memory(uint64_t start, uint64_t size) {
@@ -89,29 +144,15 @@ Outcome Machine::remove_memory(uint64_t start, uint64_t size) {
             return out;
         }
     }
-    // Offline what is online; on failure online again what this removal offlined.
-    std::vector<uint64_t> offlined;
-    for (uint64_t id = first; id < first + count; ++id) {
-        if (!blocks_.at(id).online()) continue;
-        Outcome step = offline_block(id);
-        out.changes.merge(step.changes);
-        for (auto& e : step.events) out.events.push_back(std::move(e));
-        if (!step.ok()) {
-            out.error = step.error;
-            for (uint64_t back : offlined) {
-                Outcome undo = online_block(back, OnlineType::Online);
-                out.changes.merge(undo.changes);
-                for (auto& e : undo.events) out.events.push_back(std::move(e));
-            }
-            return out;
-        }
-        offlined.push_back(id);
+    if (const Device* d = device_overlapping(start, size)) {
+        out.error = make_error(EBUSY, "memory belongs to device " + d->spec.name +
+                                          "; unplug or resize the device instead");
+        return out;
     }
-    for (uint64_t id = first; id < first + count; ++id) {
-        out.events.push_back(event("remove", id));
-        out.changes.removed.push_back(RemovedBlock{id, blocks_.at(id).node});
-        blocks_.remove(id);
-    }
+    // Offline what is online; on failure online again what this removal offlined (ACPI's
+    // rollback uses the default online type).
+    if (!offline_for_removal(first, count, Rollback::DefaultType, out)) return out;
+    remove_blocks(first, count, out);
     return out;
 }
 

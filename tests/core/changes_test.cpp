@@ -69,6 +69,28 @@ void check_accounting(const Machine& m) {
             }
         }
         CHECK(node.early_kernel_pages == early);
+        // Memmaps carried by the node's online blocks.
+        uint64_t memmap = 0;
+        for (uint64_t id : present_ids(m))
+            if (m.blocks().at(id).node == node.spec.id && m.blocks().at(id).online())
+                memmap += m.memmap_pages(id);
+        CHECK(node.memmap_pages == memmap);
+        CHECK(m.node_managed_pages(node.spec.id) == m.node_present_pages(node.spec.id) - memmap);
+    }
+    // Memory groups: the counters auto-movable reads match the blocks; plugged memory is
+    // exactly [start, start + plugged).
+    for (const Device& d : m.devices()) {
+        INFO("device " << d.spec.name);
+        uint64_t kernel = 0, movable = 0;
+        const uint64_t first = d.spec.start / m.block_size(), count = d.spec.size / m.block_size();
+        for (uint64_t id = first; id < first + count; ++id) {
+            CHECK(m.blocks().present(id) == (id - first < d.plugged / m.block_size()));
+            if (!m.blocks().present(id) || !m.blocks().at(id).online()) continue;
+            CHECK(m.device_of(id) == &d);
+            (is_kernel_zone(*zone_of(m, id)) ? kernel : movable) += m.pages_per_block();
+        }
+        CHECK(d.present_kernel_pages == kernel);
+        CHECK(d.present_movable_pages == movable);
     }
 }
 
@@ -137,7 +159,9 @@ struct Checker {
     }
 };
 
-void run_random_operations(MachineSpec spec, unsigned seed, int steps) {
+// `extended` adds slow offlines, notifier errors, hwpoison, block faults and devices to the
+// operations (the spec should then define devices and enable memory_failure).
+void run_random_operations(MachineSpec spec, unsigned seed, int steps, bool extended = false) {
     Machine m = make(spec);
     Checker check(m);
     std::mt19937_64 rng(seed);
@@ -153,17 +177,79 @@ void run_random_operations(MachineSpec spec, unsigned seed, int steps) {
     };
     // What the run exercised, so a change to the generator cannot silently hollow it out.
     int onlined = 0, offlined = 0, added = 0, removed = 0, span_changes = 0;
+    int pending = 0, settled = 0, device_ops = 0, poisoned = 0, basic_steps = 0;
+    auto going_offline = [&]() -> std::optional<uint64_t> {
+        for (uint64_t id : present_ids(m))
+            if (m.blocks().at(id).block_state() == BlockState::GoingOffline) return id;
+        return std::nullopt;
+    };
     for (int step = 0; step < steps; ++step) {
         const uint64_t op = pick(100);
         Outcome o;
         std::string what;
-        if (op < 35) {
+        const bool extended_step = extended && pick(3) == 0;
+        basic_steps += !extended_step;
+        if (extended_step) {
+            // The extended operations, a third of the steps.
+            const uint64_t x = pick(100);
+            const auto& devices = m.devices();
+            if (x < 25) {
+                // Settle a pending offline, or poke a block that is not going offline.
+                const auto id = going_offline();
+                const uint64_t target = id ? *id : random_block();
+                const bool finish = pick(2) == 1;
+                what = std::string(finish ? "finish" : "abort") + "_offline(" +
+                       std::to_string(target) + ")";
+                o = finish ? m.finish_offline(target) : m.abort_offline(target);
+                settled += id && o.ok();
+                if (o.ok()) CHECK(o.events.size() == (finish ? 1u : 0u));
+            } else if (x < 35) {
+                const auto action =
+                    pick(2) ? NotifierAction::GoingOnline : NotifierAction::GoingOffline;
+                const int errs[] = {0, 0, 0, -ENOMEM, -EBUSY, 1, -5000};
+                const int err = errs[pick(7)];
+                what = "set_notifier_error(" + std::to_string(err) + ")";
+                o = m.set_notifier_error(action, err);
+            } else if (x < 45) {
+                const uint64_t id = random_block();
+                const int64_t delays[] = {0, 50, 50, -1, -3};
+                const int64_t ms = delays[pick(5)];
+                what = "set_block_fault(" + std::to_string(id) + ", " + std::to_string(ms) + ")";
+                o = m.set_block_fault(id, BlockFault{ms, 0}, pick(8) == 0);
+            } else if (x < 60) {
+                const uint64_t addr = random_block() * bs + pick(bs / kPageSize) * kPageSize;
+                const bool hard = pick(2) == 1;
+                what = std::string(hard ? "hard" : "soft") + "_offline_page(" +
+                       std::to_string(addr) + ")";
+                o = hard ? m.hard_offline_page(addr) : m.soft_offline_page(addr);
+                poisoned += o.ok();
+            } else if (!devices.empty()) {
+                const Device& d = devices[pick(devices.size())];
+                const std::string name = d.spec.name;
+                ++device_ops;
+                if (d.spec.kind == DeviceKind::VirtioMem && x < 85) {
+                    const uint64_t bytes = pick(d.spec.size / d.spec.unit + 2) * d.spec.unit;
+                    what = "resize_device(" + name + ", " + std::to_string(bytes) + ")";
+                    o = m.resize_device(name, bytes);
+                } else {
+                    const bool plug = pick(2) == 1;
+                    what = (plug ? "plug_device(" : "unplug_device(") + name + ")";
+                    o = plug ? m.plug_device(name) : m.unplug_device(name);
+                }
+            }
+        } else if (op < 35) {
             const uint64_t id = random_block();
             const OnlineType t = types[pick(4)];
             what = "set_state(" + std::to_string(id) + ", " + std::string(online_type_name(t)) + ")";
             const bool was_online = m.blocks().present(id) && is_online(m, id);
             o = m.set_state(id, t);
-            if (o.ok()) {
+            if (o.pending_offline_ms) {
+                ++pending;
+                CHECK(o.events.empty());
+                CHECK(o.pending_block == id);
+                CHECK(m.blocks().at(id).block_state() == BlockState::GoingOffline);
+                CHECK(contains(o.changes.blocks, id));
+            } else if (o.ok()) {
                 REQUIRE(o.events.size() == 1);
                 CHECK(o.events[0].action == (was_online ? "offline" : "online"));
                 CHECK(o.events[0].devpath == devpath(id));
@@ -174,6 +260,7 @@ void run_random_operations(MachineSpec spec, unsigned seed, int steps) {
             const bool on = pick(2) == 1;
             what = "set_online(" + std::to_string(id) + ", " + (on ? "1" : "0") + ")";
             o = m.set_online(id, on);
+            pending += o.pending_offline_ms.has_value();
         } else if (op < 70) {
             uint64_t addr = pick(52) * 1 * GiB + pick(8) * bs;
             if (pick(10) == 0) addr += 4096;
@@ -222,7 +309,12 @@ void run_random_operations(MachineSpec spec, unsigned seed, int steps) {
         span_changes += !o.changes.valid_zones.empty();
         INFO("step " << step);
         check.verify(o, what);
-        if (!o.ok() && what.rfind("remove_memory", 0) != 0) {
+        // Removals that fail roll back (with events); a virtio-mem resize keeps what it did.
+        const bool removal = what.rfind("remove_memory", 0) == 0 ||
+                             what.rfind("unplug_device", 0) == 0 ||
+                             what.rfind("resize_device", 0) == 0 ||
+                             what.rfind("plug_device(vmem", 0) == 0;
+        if (!o.ok() && !removal) {
             // A failed operation (other than a rolled-back removal) has no visible effect.
             CHECK(o.events.empty());
             CHECK(o.changes.empty());
@@ -230,11 +322,19 @@ void run_random_operations(MachineSpec spec, unsigned seed, int steps) {
     }
     INFO("online " << onlined << " offline " << offlined << " add " << added << " remove "
                    << removed << " span changes " << span_changes);
-    CHECK(onlined > steps / 10);
-    CHECK(offlined > steps / 10);
-    CHECK(added > steps / 50);
-    CHECK(removed > steps / 50);
-    CHECK(span_changes > steps / 50);
+    CHECK(onlined > basic_steps / 10);
+    CHECK(offlined > basic_steps / 10);
+    CHECK(added > basic_steps / 50);
+    CHECK(removed > basic_steps / 50);
+    CHECK(span_changes > basic_steps / 50);
+    if (extended) {
+        INFO("pending " << pending << " settled " << settled << " device ops " << device_ops
+                        << " poisoned " << poisoned);
+        CHECK(pending > steps / 200);
+        CHECK(settled > steps / 400);
+        CHECK(device_ops > steps / 50);
+        CHECK(poisoned > steps / 200);
+    }
 }
 
 }  // namespace
@@ -383,4 +483,44 @@ TEST_CASE("property: every visible change is announced (s390x)", "[changes][prop
     spec.memory = {boot(0, 4 * GiB), hot_offline(4 * GiB, 4 * GiB)};
     spec.pluggable = {PluggableRangeSpec{4 * GiB, 28 * GiB, 0}};
     run_random_operations(spec, 41u, 2000);
+}
+
+namespace {
+
+// The default machine with a DIMM and a virtio-mem device per node, slow and unmovable
+// blocks, hwpoison enabled and memmap_on_memory on.
+MachineSpec extended_spec() {
+    MachineSpec spec = default_machine_spec();
+    spec.devices = {dimm("dimm0", 17 * GiB, 4 * kBlock, 0, true),
+                    dimm("dimm1", 33 * GiB, 2 * kBlock, 1),
+                    virtio("vmem0", 18 * GiB, 2 * GiB, 2 * kBlock, 4 * kBlock, 0),
+                    virtio("vmem1", 34 * GiB, 1 * GiB, 4 * kBlock, 0, 1)};
+    spec.block_faults = {BlockFaultSpec{110, 0, true}};
+    for (uint64_t id = 1; id < 136; id += 5)  // every fifth present block offlines slowly
+        if ((id < 24 || id >= 32) && id != 110) spec.block_faults.push_back({id, 40, false});
+    spec.block_faults.push_back({138, -1, false});  // in dimm0
+    spec.params.memory_failure = true;
+    spec.params.memmap_on_memory = MemmapOnMemory::Yes;
+    return spec;
+}
+
+}  // namespace
+
+TEST_CASE("property: every visible change is announced (devices, faults, contig-zones)",
+          "[changes][property]") {
+    for (unsigned seed : {51u, 52u}) {
+        INFO("seed " << seed);
+        run_random_operations(extended_spec(), seed, 2000, true);
+    }
+}
+
+TEST_CASE("property: every visible change is announced (devices, faults, auto-movable)",
+          "[changes][property]") {
+    MachineSpec spec = extended_spec();
+    spec.params.online_policy = OnlinePolicy::AutoMovable;
+    spec.params.auto_online_blocks = OnlineType::Online;
+    for (unsigned seed : {61u, 62u}) {
+        INFO("seed " << seed);
+        run_random_operations(spec, seed, 2000, true);
+    }
 }

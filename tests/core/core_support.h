@@ -77,16 +77,19 @@ struct BlockView {
     std::string valid_zones;
     bool online = false;
     int node = 0;
+    BlockState state = BlockState::Offline;  // `state` tells going-offline from online
 };
 inline std::map<uint64_t, BlockView> snapshot(const Machine& m) {
     std::map<uint64_t, BlockView> out;
     for (uint64_t id : present_ids(m))
-        out[id] = BlockView{m.valid_zones(id), is_online(m, id), m.blocks().at(id).node};
+        out[id] = BlockView{m.valid_zones(id), is_online(m, id), m.blocks().at(id).node,
+                            m.blocks().at(id).block_state()};
     return out;
 }
 
 inline bool operator==(const BlockView& a, const BlockView& b) {
-    return a.valid_zones == b.valid_zones && a.online == b.online && a.node == b.node;
+    return a.valid_zones == b.valid_zones && a.online == b.online && a.node == b.node &&
+           a.state == b.state;
 }
 
 inline const ZoneSpan& span(const Machine& m, int node, Zone z) {
@@ -137,6 +140,16 @@ inline bool in_valid_zone_ranges(const ChangeSet& c, uint64_t id) {
     for (const auto& [first, last] : c.valid_zones)
         if (id >= first && id <= last) return true;
     return false;
+}
+
+inline DeviceSpec dimm(std::string name, uint64_t start, uint64_t size, int node = 0,
+                       bool plugged = false) {
+    return DeviceSpec{std::move(name), DeviceKind::Dimm, node, start, size, 0,
+                      plugged ? size : 0};
+}
+inline DeviceSpec virtio(std::string name, uint64_t start, uint64_t size, uint64_t unit,
+                         uint64_t plugged, int node = 0) {
+    return DeviceSpec{std::move(name), DeviceKind::VirtioMem, node, start, size, unit, plugged};
 }
 
 inline bool removed_contains(const ChangeSet& c, uint64_t id) {

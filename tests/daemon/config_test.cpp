@@ -38,6 +38,17 @@ hotplug::Machine build(const hotplug::MachineSpec& spec) {
 // One boot range of 1 GiB at 0 on node 0, for cases that need present memory.
 const std::string kOneGig = R"("memory": [{"start": 0, "size": "1G"}])";
 
+// Memory 0-1 GiB and 4-5 GiB, pluggable space 8-16 GiB: the frame of the device cases.
+const std::string kFrame = R"("memory": [{"start": 0, "size": "1G"}, {"start": "4G", "size": "1G"}],
+    "pluggable": [{"start": "8G", "size": "8G"}])";
+std::string with_devices(const std::string& devices) {
+    return "{" + kFrame + R"(, "devices": )" + devices + "}";
+}
+std::string with_faults(const std::string& faults) {
+    return "{" + kFrame + R"(, "devices": [{"name": "d0", "start": "8G", "size": "1G",
+        "plugged": "1G"}], "block_faults": )" + faults + "}";
+}
+
 struct BadCase {
     const char* what;
     std::string text;
@@ -153,6 +164,87 @@ const std::vector<BadCase> kBadCases = {
     {"multi_zone offline", R"({"memory": [{"start": 0, "size": "1G", "state": "offline"}],
      "multi_zone": [2]})",
      "/multi_zone/0", "block 2 is offline"},
+    // devices
+    {"devices type", with_devices("{}"), "/devices", "expected an array"},
+    {"device missing name", with_devices(R"([{"start": "8G", "size": "1G"}])"), "/devices/0",
+     "missing required key \"name\""},
+    {"device missing start", with_devices(R"([{"name": "d", "size": "1G"}])"), "/devices/0",
+     "missing required key \"start\""},
+    {"device name type", with_devices(R"([{"name": 1, "start": "8G", "size": "1G"}])"),
+     "/devices/0/name", "expected a string"},
+    {"device name empty", with_devices(R"([{"name": "", "start": "8G", "size": "1G"}])"),
+     "/devices/0/name", "must not be empty"},
+    {"device name slash", with_devices(R"([{"name": "a/b", "start": "8G", "size": "1G"}])"),
+     "/devices/0/name", "may only hold letters, digits"},
+    {"device name dot-dot", with_devices(R"([{"name": "..", "start": "8G", "size": "1G"}])"),
+     "/devices/0/name", "not a usable device name"},
+    {"device unknown key",
+     with_devices(R"([{"name": "d", "start": "8G", "size": "1G", "plug": "1G"}])"),
+     "/devices/0/plug", "unknown key \"plug\""},
+    {"device kind word",
+     with_devices(R"([{"name": "d", "kind": "nvdimm", "start": "8G", "size": "1G"}])"),
+     "/devices/0/kind", "expected one of dimm, virtio-mem"},
+    {"device node", with_devices(R"([{"name": "d", "node": 1, "start": "8G", "size": "1G"}])"),
+     "/devices/0/node", "node 1 does not exist"},
+    {"device start aligned", with_devices(R"([{"name": "d", "start": "0x200100000",
+     "size": "1G"}])"), "/devices/0/start", "not a multiple of the block size"},
+    {"device size zero", with_devices(R"([{"name": "d", "start": "8G", "size": 0}])"),
+     "/devices/0/size", "must not be empty"},
+    {"device name repeated", with_devices(R"([{"name": "d", "start": "8G", "size": "1G"},
+     {"name": "d", "start": "10G", "size": "1G"}])"),
+     "/devices/1/name", "device name \"d\" is already used by /devices/0"},
+    {"dimm with unit", with_devices(R"([{"name": "d", "start": "8G", "size": "1G",
+     "unit": "128M"}])"), "/devices/0/unit", "only virtio-mem devices have a unit"},
+    {"dimm half plugged", with_devices(R"([{"name": "d", "start": "8G", "size": "1G",
+     "plugged": "512M"}])"), "/devices/0/plugged", "a DIMM is plugged whole: 0 or its size"},
+    {"virtio unit not blocks", with_devices(R"([{"name": "v", "kind": "virtio-mem",
+     "start": "8G", "size": "1G", "unit": "64M"}])"),
+     "/devices/0/unit", "is not a non-zero multiple of the block size 0x8000000"},
+    {"virtio unit zero", with_devices(R"([{"name": "v", "kind": "virtio-mem",
+     "start": "8G", "size": "1G", "unit": 0}])"), "/devices/0/unit", "non-zero multiple"},
+    {"virtio size not units", with_devices(R"([{"name": "v", "kind": "virtio-mem",
+     "start": "0x210000000", "size": "1G", "unit": "384M"}])"),
+     "/devices/0/size", "is not a multiple of the unit 0x18000000"},
+    {"virtio start not unit aligned", with_devices(R"([{"name": "v", "kind": "virtio-mem",
+     "start": "0x208000000", "size": "1G", "unit": "256M"}])"),
+     "/devices/0/start", "is not a multiple of the unit 0x10000000"},
+    {"virtio plugged not units", with_devices(R"([{"name": "v", "kind": "virtio-mem",
+     "start": "8G", "size": "1G", "unit": "256M", "plugged": "128M"}])"),
+     "/devices/0/plugged", "is not a multiple of the unit"},
+    {"virtio plugged too much", with_devices(R"([{"name": "v", "kind": "virtio-mem",
+     "start": "8G", "size": "1G", "unit": "256M", "plugged": "2G"}])"),
+     "/devices/0/plugged", "more than the device size 0x40000000"},
+    {"device outside pluggable", with_devices(R"([{"name": "d", "start": "16G", "size": "1G"}])"),
+     "/devices/0", "does not lie inside one /pluggable range"},
+    {"device over memory", "{" + kFrame.substr(0, kFrame.find("],")) +
+     R"(, {"start": "9G", "size": "1G", "hotplugged": true, "state": "offline"}],
+     "pluggable": [{"start": "8G", "size": "8G"}],
+     "devices": [{"name": "d", "start": "8G", "size": "2G"}]})",
+     "/devices/0", "overlaps /memory/2 [0x240000000, 0x280000000)"},
+    {"devices overlap", with_devices(R"([{"name": "a", "start": "8G", "size": "2G"},
+     {"name": "b", "start": "9G", "size": "1G"}])"), "/devices/1", "overlaps /devices/0"},
+    // block faults
+    {"block_faults type", with_faults("{}"), "/block_faults", "expected an array"},
+    {"block fault missing block", with_faults(R"([{"migration_ms": 5}])"), "/block_faults/0",
+     "missing required key \"block\""},
+    {"block fault unknown key", with_faults(R"([{"block": 64, "delay": 5}])"),
+     "/block_faults/0/delay", "unknown key"},
+    {"block fault not present", with_faults(R"([{"block": 64}, {"block": 72}])"),
+     "/block_faults/1/block", "block 72 is not present"},
+    {"block fault too large", with_faults(R"([{"block": 99999999999}])"),
+     "/block_faults/0/block", "out of range"},
+    {"block fault repeated", with_faults(R"([{"block": 64}, {"block": 65}, {"block": 64}])"),
+     "/block_faults/2/block", "block 64 already has an entry at /block_faults/0"},
+    {"migration negative", with_faults(R"([{"block": 64, "migration_ms": -2}])"),
+     "/block_faults/0/migration_ms", "or -1 (never finishes), got -2"},
+    {"migration string", with_faults(R"([{"block": 64, "migration_ms": "5"}])"),
+     "/block_faults/0/migration_ms", "expected milliseconds"},
+    {"migration float", with_faults(R"([{"block": 64, "migration_ms": 1.5}])"),
+     "/block_faults/0/migration_ms", "expected milliseconds"},
+    {"block fault unmovable type", with_faults(R"([{"block": 64, "unmovable": "yes"}])"),
+     "/block_faults/0/unmovable", "expected true or false"},
+    {"hole in device memory", "{" + kFrame + R"(, "devices": [{"name": "d0", "start": "8G",
+     "size": "1G", "plugged": "1G"}], "holes": [64]})", "/holes/0", "hot-added memory"},
     // parameters
     {"parameters type", R"({"parameters": []})", "/parameters", "expected an object"},
     {"parameters unknown key", R"({"parameters": {"auto_online": "online"}})",
@@ -193,7 +285,19 @@ bool same_spec(const hotplug::MachineSpec& a, const hotplug::MachineSpec& b) {
         p.memmap_on_memory == q.memmap_on_memory && p.movable_node == q.movable_node &&
         p.probe == q.probe && p.memory_failure == q.memory_failure &&
         p.crash_hotplug == q.crash_hotplug;
+    auto dev_eq = [](const hotplug::DeviceSpec& x, const hotplug::DeviceSpec& y) {
+        return x.name == y.name && x.kind == y.kind && x.node == y.node && x.start == y.start &&
+               x.size == y.size && x.unit == y.unit && x.plugged == y.plugged;
+    };
+    auto fault_eq = [](const hotplug::BlockFaultSpec& x, const hotplug::BlockFaultSpec& y) {
+        return x.block == y.block && x.migration_ms == y.migration_ms &&
+               x.unmovable == y.unmovable;
+    };
     return a.arch == b.arch && a.block_size == b.block_size &&
+           std::equal(a.devices.begin(), a.devices.end(), b.devices.begin(), b.devices.end(),
+                      dev_eq) &&
+           std::equal(a.block_faults.begin(), a.block_faults.end(), b.block_faults.begin(),
+                      b.block_faults.end(), fault_eq) &&
            std::equal(a.nodes.begin(), a.nodes.end(), b.nodes.begin(), b.nodes.end(), node_eq) &&
            std::equal(a.memory.begin(), a.memory.end(), b.memory.begin(), b.memory.end(), mem_eq) &&
            std::equal(a.pluggable.begin(), a.pluggable.end(), b.pluggable.begin(),
@@ -304,7 +408,8 @@ TEST_CASE("memory range options map onto the spec", "[config]") {
 
 TEST_CASE("every example loads and builds a machine", "[config][examples]") {
     const char* examples[] = {"default.json",      "kernel-6.18-vm.json", "two-node-movable.json",
-                              "auto-movable.json", "failures.json",       "big-1m-blocks.json"};
+                              "auto-movable.json", "failures.json",       "big-1m-blocks.json",
+                              "devices.json"};
     for (const char* name : examples) {
         DYNAMIC_SECTION(name) {
             auto result = load_config_file(kExamples + name);
@@ -343,4 +448,77 @@ TEST_CASE("big-1m-blocks.json has a million blocks", "[config][examples]") {
     REQUIRE(std::holds_alternative<hotplug::MachineSpec>(result));
     const hotplug::Machine machine = build(std::get<hotplug::MachineSpec>(result));
     CHECK(machine.blocks().count() == 1048576);
+}
+
+TEST_CASE("devices map onto the spec and build", "[config][devices]") {
+    const auto spec = load_ok(R"({
+        "nodes": [{}, {}],
+        "memory": [{"start": 0, "size": "1G"}, {"start": "4G", "size": "1G", "node": 1}],
+        "pluggable": [{"start": "8G", "size": "8G"}, {"start": "16G", "size": "8G", "node": 1}],
+        "devices": [
+          {"name": "dimm0", "start": "8G", "size": "1G"},
+          {"name": "dimm1", "kind": "dimm", "node": 1, "start": "16G", "size": "512M",
+           "plugged": "512M"},
+          {"name": "vmem0", "kind": "virtio-mem", "start": "10G", "size": "4G"},
+          {"name": "vmem.1_x", "kind": "virtio-mem", "node": 1, "start": "20G", "size": "2G",
+           "unit": "512M", "plugged": "1G"}],
+        "unmovable": [129],
+        "block_faults": [{"block": 128, "migration_ms": 250},
+                         {"block": 161, "migration_ms": -1, "unmovable": true},
+                         {"block": 2}]})");
+    REQUIRE(spec.devices.size() == 4);
+    const auto& d0 = spec.devices[0];
+    CHECK((d0.name == "dimm0" && d0.kind == hotplug::DeviceKind::Dimm && d0.node == 0));
+    CHECK((d0.start == 8ull << 30 && d0.size == 1ull << 30 && d0.unit == 0 && d0.plugged == 0));
+    const auto& d1 = spec.devices[1];
+    CHECK((d1.node == 1 && d1.plugged == 512ull << 20));
+    const auto& v0 = spec.devices[2];
+    CHECK(v0.kind == hotplug::DeviceKind::VirtioMem);
+    CHECK(v0.unit == 128ull << 20);  // default: one block
+    CHECK(v0.plugged == 0);
+    const auto& v1 = spec.devices[3];
+    CHECK((v1.name == "vmem.1_x" && v1.unit == 512ull << 20 && v1.plugged == 1ull << 30));
+    REQUIRE(spec.block_faults.size() == 3);
+    CHECK((spec.block_faults[0].block == 128 && spec.block_faults[0].migration_ms == 250 &&
+           !spec.block_faults[0].unmovable));
+    CHECK((spec.block_faults[1].migration_ms == -1 && spec.block_faults[1].unmovable));
+    CHECK((spec.block_faults[2].block == 2 && spec.block_faults[2].migration_ms == 0));
+    CHECK(spec.unmovable == std::vector<uint64_t>{129});
+
+    const hotplug::Machine m = build(spec);
+    CHECK(m.devices().size() == 4);
+    CHECK(m.blocks().present(128));   // dimm1 (16 GiB) is plugged
+    CHECK(!m.blocks().present(64));   // dimm0 is not
+    CHECK(m.blocks().present(167));   // vmem.1_x: 20 GiB + 1 GiB plugged -> blocks 160-167
+    CHECK(!m.blocks().present(168));
+    CHECK(m.block_fault(128).migration_ms == 250);
+    CHECK(m.blocks().at(161).unmovable);
+    CHECK(m.blocks().at(129).unmovable);
+}
+
+TEST_CASE("block faults may only name present blocks", "[config][devices]") {
+    // Unplugged device memory is not present.
+    const ConfigError error = load_bad("{" + kFrame + R"(, "devices": [{"name": "d", "start": "8G",
+        "size": "1G"}], "block_faults": [{"block": 64}]})");
+    CHECK(error.json_path == "/block_faults/0/block");
+    CHECK_THAT(error.reason, Catch::Contains("no memory range or plugged device memory"));
+    // Boot memory qualifies.
+    CHECK(load_ok("{" + kFrame + R"(, "block_faults": [{"block": 33, "unmovable": true}]})")
+              .block_faults.at(0)
+              .unmovable);
+}
+
+TEST_CASE("devices.json builds its devices", "[config][examples]") {
+    auto result = load_config_file(kExamples + "devices.json");
+    if (auto* error = std::get_if<ConfigError>(&result)) FAIL(error->message());
+    const hotplug::Machine m = build(std::get<hotplug::MachineSpec>(result));
+    REQUIRE(m.devices().size() == 3);
+    CHECK(m.device("dimm0")->plugged == 1ull << 30);
+    CHECK(m.device("dimm1")->plugged == 0);
+    CHECK(m.device("vmem0")->plugged == 1ull << 30);
+    for (uint64_t id : {72ull, 79ull, 136ull, 143ull}) CHECK(m.blocks().present(id));
+    for (uint64_t id : {80ull, 144ull}) CHECK(!m.blocks().present(id));
+    CHECK(m.memmap_pages(72) == 512);
+    CHECK(m.block_fault(36).migration_ms == -1);
+    CHECK(m.blocks().at(74).unmovable);
 }

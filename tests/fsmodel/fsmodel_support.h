@@ -55,12 +55,19 @@ inline MachineSpec reference_spec() {
 }
 inline Machine reference_machine() { return build(reference_spec()); }
 
-// Every optional file visible: probe, soft/hard_offline_page, crash_hotplug.
+// Every optional file visible: probe, soft/hard_offline_page, crash_hotplug, and a device
+// named NAME (so its directory reads like a pattern in docs/abi.md).
 inline MachineSpec full_spec() {
     MachineSpec spec = hotplug::default_machine_spec();
     spec.params.probe = true;
     spec.params.memory_failure = true;
     spec.params.crash_hotplug = true;
+    hotplug::DeviceSpec dimm;
+    dimm.name = "NAME";
+    dimm.kind = hotplug::DeviceKind::Dimm;
+    dimm.start = 17 * GiB;
+    dimm.size = 1 * GiB;
+    spec.devices.push_back(dimm);
     return spec;
 }
 

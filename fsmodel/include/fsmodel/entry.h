@@ -12,12 +12,13 @@
 namespace fsmodel {
 
 // Which object an entry belongs to; inode numbers derive from (scope, object id, slot).
-enum class Scope : uint8_t { Global = 0, Node = 1, Block = 2 };
+enum class Scope : uint8_t { Global = 0, Node = 1, Block = 2, Device = 3 };
 
 // Object identity of an entry instance.
 struct Ctx {
     int node = 0;
     uint64_t block = 0;
+    uint32_t device = 0;  // index into Machine::devices()
 };
 
 enum class Kind : uint8_t { Dir, Attr, Link };
@@ -25,7 +26,8 @@ enum class Kind : uint8_t { Dir, Attr, Link };
 // What a file's bytes (or a directory's listing) depend on, for mtime and cache refresh.
 enum class Dep : uint8_t {
     Static,       // never changes
-    BlockState,   // state, online, valid_zones of the entry's block
+    BlockState,   // state and online of the entry's block
+    ValidZones,   // valid_zones of the entry's block (also moves with zone spans and policy)
     NodeMeminfo,  // meminfo of the entry's node
     NodeMasks,    // has_memory, has_normal_memory
     Params,       // module parameters and auto_online_blocks
@@ -34,7 +36,7 @@ enum class Dep : uint8_t {
 };
 
 // Which objects a generated entry stands for: one instance per object.
-enum class Each : uint8_t { None, Block, NodeBlock, Node };
+enum class Each : uint8_t { None, Block, NodeBlock, Node, Device };
 
 using Machine = hotplug::Machine;
 using Outcome = hotplug::Outcome;

@@ -59,6 +59,9 @@ public:
     int check_open(const Machine& m, uint64_t ino, bool read, bool write) const;
     // Truncation: allowed on writable attributes (and ignored), EACCES otherwise.
     int check_truncate(const Machine& m, uint64_t ino) const;
+    // Whether a file's bytes can change (a store, or a dependency on model state): such files
+    // need a per-open snapshot when the kernel's page cache is not trusted with them.
+    bool is_volatile(const Machine& m, uint64_t ino) const;
     // One write() = one store. Returns bytes consumed or -errno; `outcome` gets the events.
     long write(Machine& m, uint64_t ino, std::string_view data, Outcome& outcome) const;
 
@@ -100,7 +103,7 @@ private:
 
     EntrySpec root_spec_;
     std::vector<Def> defs_;
-    std::vector<int> by_slot_[3];
+    std::vector<int> by_slot_[4];
     Stamps stamps_;
 };
 

@@ -21,7 +21,9 @@ struct ChangeSet {
     bool all_valid_zones = false;   // policy inputs changed: any offline block may differ
     std::vector<int> nodes;         // nodes whose meminfo changed
     bool node_masks = false;        // has_memory / has_normal_memory may differ
-    bool params = false;            // module parameters or auto_online_blocks
+    // Global settings: module parameters, auto_online_blocks, notifier error injection, and
+    // a device's own state (its plugged size).
+    bool params = false;
 
     bool empty() const {
         return blocks.empty() && added.empty() && removed.empty() && valid_zones.empty() &&

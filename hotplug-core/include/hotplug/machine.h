@@ -7,6 +7,7 @@
 
 #include <array>
 #include <map>
+#include <set>
 #include <optional>
 #include <cstdint>
 #include <string>
@@ -36,13 +37,19 @@ struct Outcome {
 // Runtime state of a memory device (a memory group).
 struct Device {
     DeviceSpec spec;
-    uint64_t plugged = 0;  // bytes present (DIMM: 0 or size)
+    uint64_t plugged = 0;  // bytes present, always [spec.start, spec.start + plugged)
+    // Online pages of the group by zone kind (the kernel's memory_group counters, which
+    // auto-movable reads); kept up to date wherever pages are accounted.
+    uint64_t present_kernel_pages = 0;
+    uint64_t present_movable_pages = 0;
 };
 
 enum class NotifierAction : uint8_t { GoingOnline, GoingOffline };
 
 struct BlockFault {
     int64_t migration_ms = 0;  // -1: never finishes
+    // Hardware-poisoned pages in the block (the kernel's per-block nr_hwpoison): pages
+    // hard-offlined and, as in the kernel, pages soft-offlined too (both get PG_hwpoison).
     uint64_t poisoned_pages = 0;
 };
 
@@ -61,6 +68,7 @@ struct NodeInfo {
     NodeSpec spec;
     std::array<ZoneSpan, kZoneCount> zones;
     uint64_t early_kernel_pages = 0;  // boot memory onlined to kernel zones
+    uint64_t memmap_pages = 0;        // memmaps carried by online blocks: present, not managed
 };
 
 struct Params {
@@ -106,7 +114,8 @@ public:
     int notifier_error(NotifierAction action) const;
     int notifier_priority() const { return notifier_priority_; }
     BlockFault block_fault(uint64_t block) const;
-    uint64_t poisoned_pages() const;     // hard-poisoned pages, machine-wide
+    // Poisoned pages machine-wide (the kernel's num_poisoned_pages: hard and soft).
+    uint64_t poisoned_pages() const { return poisoned_pfns_.size(); }
     uint64_t soft_offlined_pages() const { return soft_offlined_; }
     // Pages of a block that hold its own memmap (memmap_on_memory), not usable memory.
     uint64_t memmap_pages(uint64_t block) const;
@@ -115,27 +124,50 @@ public:
 
     // --- operations ---
     // Change one block: `state` writes (online/online_kernel/online_movable/offline).
+    // An offline of a block with a migration delay only starts: the block reads
+    // going-offline and the Outcome carries pending_offline_ms; any write to a going-offline
+    // block fails EBUSY (the kernel holds its device lock meanwhile).
     Outcome set_state(uint64_t block, OnlineType type);
     // `online` writes: true onlines with the policy, false offlines; no-op if already there.
     Outcome set_online(uint64_t block, bool online);
-    // Add present memory (probe, DIMM, control API); auto-onlines per auto_online_blocks.
+    // Add present memory (control API); auto-onlines per auto_online_blocks. Memory added
+    // here carries its memmap when memmap_on_memory is on. EEXIST inside a device's range.
     Outcome add_memory(uint64_t start, uint64_t size, int node);
-    // `probe` writes: one block at a block-aligned physical address.
+    // `probe` writes: one block at a block-aligned physical address (never memmap_on_memory:
+    // the kernel's probe adds without MHP_MEMMAP_ON_MEMORY).
     Outcome probe(uint64_t phys_addr);
-    // Remove memory: offlines what is online (rolling back on failure), then removes.
+    // Remove memory: offlines what is online (rolling back on failure), then removes. It
+    // does not wait: a block with a migration delay fails the removal EBUSY. Ranges that
+    // belong to a device fail EBUSY (use unplug_device / resize_device).
     Outcome remove_memory(uint64_t start, uint64_t size);
-    // Slow offline, second half: complete it (offline + uevent) or give up (back online).
+    // Slow offline, second half: complete it (offline + uevent) or give up (back online,
+    // no event: MEM_CANCEL_OFFLINE). EINVAL unless the block is going-offline.
     Outcome finish_offline(uint64_t block);
     Outcome abort_offline(uint64_t block);
-    // Memory devices (spec §6): a DIMM plugs/unplugs whole; virtio-mem resizes in units.
+    // Memory devices (spec §6); ENODEV for an unknown name. A DIMM plugs whole (EEXIST if
+    // plugged): add events, then auto-online events; it unplugs whole (EINVAL if not
+    // plugged): offline what is online, rolling back with the default online type on
+    // failure, then remove. virtio-mem: plug = resize to size, unplug = resize to 0.
     Outcome plug_device(const std::string& name);
     Outcome unplug_device(const std::string& name);
+    // virtio-mem only (EINVAL for a DIMM); `bytes` a multiple of the unit, at most the size
+    // (EINVAL). Grows unit by unit from the start (add + auto-online each unit), shrinks
+    // from the top; a unit that cannot go offline is rolled back into the zones its blocks
+    // had and the resize stops there with that errno, keeping the units already unplugged.
     Outcome resize_device(const std::string& name, uint64_t bytes);
     // notifier-error-inject: 0 or -4095..-1; while non-zero every such action fails with it.
     Outcome set_notifier_error(NotifierAction action, int error);
+    // Only stored (the model has no other notifiers); both changes report `params`.
     Outcome set_notifier_priority(int priority);
+    // Sets a present block's migration delay (-1 or >= 0, else EINVAL) and unmovable flag;
+    // ENODEV if absent. fault.poisoned_pages is ignored: pages are poisoned only through
+    // hard/soft_offline_page. Faults belong to the present block: removal forgets them.
     Outcome set_block_fault(uint64_t block, BlockFault fault, bool unmovable);
-    // hwpoison (spec §9).
+    // hwpoison (spec §9); EOPNOTSUPP unless params().memory_failure. Soft: ENXIO without
+    // memory there, EIO if the block is offline, else the page is migrated and marked
+    // poisoned (success again, uncounted, for a page already poisoned). Hard: ENXIO unless
+    // the block is online (memory_failure's "outside kernel control"), EHWPOISON for a page
+    // already poisoned. A block with poisoned pages fails to online with EHWPOISON.
     Outcome soft_offline_page(uint64_t phys_addr);
     Outcome hard_offline_page(uint64_t phys_addr);
     Outcome set_auto_online_blocks(OnlineType type);
@@ -153,12 +185,26 @@ public:
 private:
     Machine() = default;
 
+    // How an offline may treat a block with a migration delay.
+    enum class Wait : uint8_t {
+        Pending,  // a `state`/`online` write: go going-offline and let the caller wait
+        Refuse,   // a removal: it does not wait, the offline fails EBUSY
+    };
+    // How a removal that failed onlines again the blocks it had offlined.
+    enum class Rollback : uint8_t {
+        DefaultType,  // ACPI eject: device_online, the default online type (policy)
+        SameZone,     // offline_and_remove_memory (virtio-mem): the zone each block had
+    };
+
     Outcome online_block(uint64_t block, OnlineType type);
-    Outcome offline_block(uint64_t block);
+    Outcome offline_block(uint64_t block, Wait wait);
+    void complete_offline(uint64_t block, Outcome& out);
     Uevent event(std::string action, uint64_t block);
-    Zone choose_zone(int node, uint64_t start_pfn, uint64_t nr_pages, OnlineType type) const;
+    Zone choose_zone(uint64_t block, OnlineType type) const;
     Zone default_kernel_zone(int node, uint64_t start_pfn, uint64_t nr_pages) const;
-    Zone auto_movable_zone(int node, uint64_t start_pfn, uint64_t nr_pages) const;
+    Zone auto_movable_zone(uint64_t block) const;
+    bool auto_movable_can_online_movable(int node, const Device* group,
+                                         uint64_t nr_pages) const;
     // Pages of a block that fall in `zone`'s address limits, as a pfn range.
     std::pair<uint64_t, uint64_t> block_pfns_in_zone(uint64_t block, Zone zone) const;
     void grow_span(NodeInfo& node, Zone zone, uint64_t start_pfn, uint64_t end_pfn,
@@ -170,8 +216,22 @@ private:
     // Adds (online) or removes a block's pages in `zone`; `clip` limits them to the zone's
     // address range (boot blocks that several zones manage).
     void account(uint64_t block, Zone zone, bool clip, bool online, ChangeSet& changes);
-    Outcome add_blocks(uint64_t first, uint64_t count, int node, bool hotplugged, Outcome out);
+    Outcome add_range(uint64_t start, uint64_t size, int node, bool memmap);
+    Outcome add_blocks(uint64_t first, uint64_t count, int node, bool hotplugged, bool memmap,
+                       Outcome out);
+    // Offlines every online block of [first, first + count) for a removal; on failure onlines
+    // again what it offlined and returns the error. Events and changes go to `out`.
+    bool offline_for_removal(uint64_t first, uint64_t count, Rollback rollback, Outcome& out);
+    // Removes present, offline blocks: one `remove` event each; their faults are forgotten.
+    void remove_blocks(uint64_t first, uint64_t count, Outcome& out);
     bool range_in_pluggable(uint64_t start, uint64_t size) const;
+    // The device whose physical range overlaps [start, start + size), if any.
+    const Device* device_overlapping(uint64_t start, uint64_t size) const;
+    Device* find_device(const std::string& name);
+    int device_index(uint64_t block) const;  // index into devices_ covering the block, or -1
+    Outcome resize_virtio(Device& dev, uint64_t bytes);
+    std::optional<Error> add_device(const DeviceSpec& spec);
+    bool wants_memmap() const { return params_.memmap_on_memory != MemmapOnMemory::No; }
 
     Arch arch_ = Arch::X86_64;
     uint64_t block_size_ = 0;
@@ -182,6 +242,7 @@ private:
     uint64_t seqnum_ = 0;
     std::vector<Device> devices_;
     std::map<uint64_t, BlockFault> faults_;  // sparse: only blocks with a fault
+    std::set<uint64_t> poisoned_pfns_;       // every poisoned page, once
     int notifier_errors_[2] = {0, 0};
     int notifier_priority_ = 0;
     uint64_t soft_offlined_ = 0;

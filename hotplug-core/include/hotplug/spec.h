@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hotplug/types.h"
@@ -41,8 +42,11 @@ enum class DeviceKind : uint8_t {
     VirtioMem,  // dynamic group: plugged and unplugged in units of `unit` bytes
 };
 
+// "dimm", "virtio-mem": the words configs and debug files use.
+std::string_view device_kind_name(DeviceKind kind);
+
 struct DeviceSpec {
-    std::string name;        // unique; names the device in APIs and events
+    std::string name;        // unique, a valid file name (no '/', not "." or "..")
     DeviceKind kind = DeviceKind::Dimm;
     int node = 0;
     uint64_t start = 0;      // physical address, block aligned
