@@ -42,6 +42,9 @@ public:
 
     // Invalidations from operations that did not come through FUSE (the control plane).
     void notify(const fsmodel::Invalidations& inval) { notifier_.apply(inval); }
+    void store_async(uint64_t ino, std::string content) {
+        notifier_.store_async(ino, std::move(content));
+    }
 
     void complete_listing(uint64_t ino, uint64_t end_offset, pid_t requester) {
         if (completer_) completer_->request(ino, end_offset, requester);

@@ -36,11 +36,32 @@ void Notifier::apply(const fsmodel::Invalidations& inval) {
     cv_.notify_one();
 }
 
+void Notifier::store_async(uint64_t ino, std::string content) {
+    if (!se_ || !known_.known(ino)) return;
+    {
+        std::lock_guard lock(mu_);
+        stores_.emplace_back(ino, std::move(content));
+    }
+    cv_.notify_one();
+}
+
 void Notifier::run() {
     std::unique_lock lock(mu_);
     for (;;) {
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !stores_.empty(); });
         if (stopping_) return;
+        if (!stores_.empty()) {
+            auto [ino, content] = std::move(stores_.front());
+            stores_.pop_front();
+            lock.unlock();
+            fuse_bufvec buf{};
+            buf.count = 1;
+            buf.buf[0].size = content.size();
+            buf.buf[0].mem = content.data();
+            fuse_lowlevel_notify_store(se_, ino, 0, &buf, fuse_buf_copy_flags{});
+            lock.lock();
+            continue;
+        }
         auto entry = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();

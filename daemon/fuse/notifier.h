@@ -29,6 +29,9 @@ public:
     void attach(fuse_session* se);  // before the loop starts
     void stop();                    // before the session is destroyed
     void apply(const fsmodel::Invalidations& inval);
+    // Puts `content` into the kernel's cached page of `ino` (and grows its size to match),
+    // from the worker thread: the page may be locked by a writer still waiting for us.
+    void store_async(uint64_t ino, std::string content);
 
 private:
     void run();
@@ -38,6 +41,7 @@ private:
     std::mutex mu_;               // guards queue_ and stopping_
     std::condition_variable cv_;
     std::deque<fsmodel::Invalidations::Entry> queue_;
+    std::deque<std::pair<uint64_t, std::string>> stores_;
     bool stopping_ = false;
     std::thread worker_;
 };
