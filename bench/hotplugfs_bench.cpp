@@ -489,7 +489,7 @@ void Bench::row_a() {
 
 // a2 (informational). The same read from a daemon started with --exact-open.
 void Bench::row_a_exact() {
-    progress("a2: cached attribute read, --exact-open");
+    progress("a2: cached attribute read, --exact-open (= --strict)");
     Daemon d(opt_.daemon, tmp_->path(), "exact-open");
     d.start(std::nullopt, {"--exact-open"});
     Fd mem(open_dir(d.mem()));
@@ -502,7 +502,7 @@ void Bench::row_a_exact() {
                 },
                 {}};
     measure({&ours}, n_.warmup, n_.iters);
-    Row r{"a2", "  same, daemon with --exact-open (info)", "us"};
+    Row r{"a2", "  same, daemon with --exact-open (= --strict) (info)", "us"};
     r.ours = summarize(ours.samples);
     if (const Row* a = find("a")) {
         r.kernel_p50 = a->kernel_p50;

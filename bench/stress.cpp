@@ -5,7 +5,8 @@
 // `state` and `online` exactly as echo/printf would, predict every result from the state they
 // expect (spec §4) and check read-your-writes right after each successful change. Readers (one
 // process each) read random attributes and check every result is well formed. At the end the
-// parent checks every block against what its owner last expected. Exit status 1 on any violation.
+// parent checks every block against what its owner last expected, and that every valid_zones, node
+// mask and meminfo is well formed. Exit status 1 on any violation.
 //
 // --mode strict (the default) holds the mount to kernel semantics: every malformed read is a
 // violation. --mode fast is for a daemon in its default (page cache) mode, where a reader of a
@@ -43,21 +44,22 @@ namespace {
 
 // --- violation kinds ---------------------------------------------------------------------------
 enum Kind : int {
-    kWriteResult,    // a store returned something other than the prediction
-    kWriteIo,        // open/close around a store failed
-    kReadIo,         // open/read/close failed
-    kRywState,       // read-your-writes: state after a successful store
-    kRywOnline,      // read-your-writes: online after a successful store
-    kRywValidZones,  // read-your-writes: valid_zones after online_movable
-    kBadState,       // a reader saw a malformed state
-    kBadOnline,      // a reader saw a malformed online
-    kBadValidZones,  // a reader saw a malformed valid_zones
-    kBadHasMemory,   // a reader saw a malformed node/has_memory
-    kBadHasNormal,   // a reader saw a malformed node/has_normal_memory
-    kBadMeminfo,     // a reader saw a malformed nodeK/meminfo
-    kFinalOnline,    // quiescent: online disagrees with state
-    kFinalState,     // quiescent: state differs from the owner's expectation
-    kChild,          // a child process failed, crashed or hung
+    kWriteResult,     // a store returned something other than the prediction
+    kWriteIo,         // open/close around a store failed
+    kReadIo,          // open/read/close failed
+    kRywState,        // read-your-writes: state after a successful store
+    kRywOnline,       // read-your-writes: online after a successful store
+    kRywValidZones,   // read-your-writes: valid_zones after online_movable
+    kBadState,        // a reader saw a malformed state
+    kBadOnline,       // a reader saw a malformed online
+    kBadValidZones,   // a reader saw a malformed valid_zones
+    kBadHasMemory,    // a reader saw a malformed node/has_memory
+    kBadHasNormal,    // a reader saw a malformed node/has_normal_memory
+    kBadMeminfo,      // a reader saw a malformed nodeK/meminfo
+    kFinalOnline,     // quiescent: online disagrees with state
+    kFinalState,      // quiescent: state differs from the owner's expectation
+    kFinalMalformed,  // quiescent: valid_zones, a node mask or a meminfo is malformed
+    kChild,           // a child process failed, crashed or hung
     // --mode fast only: a reader saw a malformed block attribute (not a violation).
     kAnomState,
     kAnomOnline,
@@ -98,6 +100,7 @@ constexpr const char* kKindNames[kKinds] = {
     "bad_meminfo",
     "final_online_vs_state",
     "final_state_vs_expected",
+    "final_malformed",
     "child",
     "anomaly_state",
     "anomaly_online",
@@ -123,7 +126,7 @@ constexpr size_t kDistinctBytes = 40;
 struct Distinct {
     uint64_t count;
     uint32_t len;
-    char file[16];  // the attribute's last path component
+    char file[24];  // the attribute's last path component
     char bytes[kDistinctBytes];
 };
 
@@ -152,7 +155,7 @@ struct Slot {
 struct BlockSeq {
     std::atomic<uint64_t> state;
     std::atomic<uint64_t> online;
-    std::atomic<uint32_t> action;  // index into actions() of the latest store started
+    std::atomic<uint32_t> action;    // index into actions() of the latest store started
     std::atomic<uint64_t> ended_ns;  // when the latest store's close() returned (now_ns)
 };
 
@@ -364,7 +367,7 @@ long write_once(const std::string& path, std::string_view text, const char** ste
 // file reads again now, 10 ms and 100 ms later, to tell a passing glitch from content that stays.
 std::string reread_probe(const std::string& path, char* buf, size_t cap) {
     std::string out = "then stat:";
-    struct stat st{};
+    struct stat st {};
     if (stat(path.c_str(), &st) == 0)
         out += " size " + std::to_string(st.st_size) + " mtime " +
                std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
@@ -746,7 +749,11 @@ void run_writer(int w, int writers, uint64_t ops, uint64_t seed, const Tree& t, 
             } else if (r.data != checks[c].want) {
                 const std::string got_bytes(r.data);  // the probe reuses `buf`
                 describe();
-                const std::string probe = reread_probe(*checks[c].path, buf.data(), buf.size());
+                // Probed only while examples are kept: each probe sleeps 110 ms.
+                const std::string probe =
+                    slot.nexamples[checks[c].kind] < kMaxExamples
+                        ? reread_probe(*checks[c].path, buf.data(), buf.size())
+                        : "not probed (enough examples)";
                 std::snprintf(d2, sizeof d2, "%s: write returned %ld, then expected \"%s\"; %s",
                               detail, got, escape(checks[c].want).c_str(), probe.c_str());
                 record(slot, checks[c].kind, block, checks[c].file, got_bytes, d2);
@@ -843,35 +850,42 @@ void run_reader(int r_index, uint64_t ops, uint64_t seed, const Tree& t, Slot& s
             } else if (!good) {
                 const uint64_t n_state = stores_between(state0, state1);
                 const uint64_t n_online = stores_between(online0, online1);
-                const uint64_t same = kind == kBadState ? n_state : kind == kBadOnline ? n_online : 0;
-                const Overlap ov = same             ? kOvSameFile
-                                   : n_state + n_online ? kOvSibling
-                                                        : kOvNone;
-                const Kind k = !fast                 ? kind
-                               : kind == kBadState  ? kAnomState
-                               : kind == kBadOnline ? kAnomOnline
-                                                    : kAnomValidZones;
+                // valid_zones is never stored to: only the sibling case applies to it.
+                uint64_t same = 0;
+                if (kind == kBadState) same = n_state;
+                if (kind == kBadOnline) same = n_online;
+                Overlap ov = kOvNone;
+                if (same)
+                    ov = kOvSameFile;
+                else if (n_state + n_online)
+                    ov = kOvSibling;
+                Kind k = kind;
+                if (fast)
+                    k = kind == kBadState    ? kAnomState
+                        : kind == kBadOnline ? kAnomOnline
+                                             : kAnomValidZones;
                 ++slot.overlap[k][ov];
-                const Action& last = actions()[seqs[i].action.load() % actions().size()];
-                char when[96] = "";
-                if (ov == kOvNone) {
-                    const uint64_t ended = seqs[i].ended_ns.load();
-                    if (ended == 0)
-                        std::snprintf(when, sizeof when, "; no store to the block yet");
-                    else
-                        std::snprintf(when, sizeof when,
-                                      "; it returned %.1f us before this read's open()",
-                                      static_cast<double>(began - ended) / 1e3);
+                // The latest store to the block (and, when none overlapped, how long ago it
+                // returned), from the block's BlockSeq.
+                std::string latest = "no store to the block yet";
+                if (state1 + online1 > 0) {
+                    const Action& last = actions()[seqs[i].action.load() % actions().size()];
+                    latest = std::string("writer ") +
+                             std::to_string(i % static_cast<size_t>(writers)) +
+                             "'s latest store started: " + (last.to_state ? "state" : "online") +
+                             " <- \"" + escape(last.text) + "\"";
+                    if (ov == kOvNone) {
+                        char when[80];
+                        std::snprintf(when, sizeof when, "; it returned %.1f us before this open()",
+                                      static_cast<double>(began - seqs[i].ended_ns.load()) / 1e3);
+                        latest += when;
+                    }
                 }
                 char d2[400];
                 std::snprintf(d2, sizeof d2,
-                              "%s: %llu store(s) to state, %llu to online overlapped the read"
-                              " (owner writer %d; latest store started: %s <- \"%s\"%s)",
+                              "%s: %llu store(s) to state, %llu to online overlapped the read (%s)",
                               detail, static_cast<unsigned long long>(n_state),
-                              static_cast<unsigned long long>(n_online),
-                              writers ? static_cast<int>(i % static_cast<size_t>(writers)) : -1,
-                              last.to_state ? "state" : "online", escape(last.text).c_str(),
-                              when);
+                              static_cast<unsigned long long>(n_online), latest.c_str());
                 record(slot, k, block, fname, r.data, d2, ov == kOvNone);
             }
         }
@@ -995,6 +1009,37 @@ void final_check(const Options& o, const Tree& t, const uint8_t* expected, Slot&
         if (!state_ok(st) || on != (state_offline ? "0\n" : "1\n"))
             record(slot, kFinalOnline, block, "online", on,
                    "final check: state reads \"" + escape(st) + "\"");
+        // An online block shows its one zone (or "none"); an offline one its choices.
+        const ReadOut rz = read_once(t.valid_zones[i], buf.data(), buf.size());
+        if (rz.err) {
+            record(slot, kReadIo, block, "valid_zones", rz.data,
+                   std::string("final check: ") + rz.step + " failed " + errno_name(rz.err));
+        } else if (!valid_zones_ok(rz.data) ||
+                   (st == "online\n" && rz.data.find(' ') != std::string_view::npos)) {
+            record(slot, kFinalMalformed, block, "valid_zones", rz.data,
+                   "final check: state reads \"" + escape(st) + "\"");
+        }
+    }
+    // The node masks and every node's meminfo.
+    struct Whole {
+        const std::string* path;
+        std::string name;
+        int node;  // -1: a node mask
+        const std::vector<std::string>* keys;
+    };
+    std::vector<Whole> whole = {{&t.has_memory, "node/has_memory", -1, nullptr},
+                                {&t.has_normal, "node/has_normal_memory", -1, nullptr}};
+    for (size_t n = 0; n < t.nodes.size(); ++n)
+        whole.push_back({&t.meminfo[n], t.meminfo_names[n], t.nodes[n], &t.keys[n]});
+    for (const Whole& w : whole) {
+        slot.ops.fetch_add(1, std::memory_order_relaxed);
+        const ReadOut r = read_once(*w.path, buf.data(), buf.size());
+        if (r.err) {
+            record(slot, kReadIo, -1, w.name, r.data,
+                   std::string("final check: ") + r.step + " failed " + errno_name(r.err));
+        } else if (w.node < 0 ? !node_list_ok(r.data) : !meminfo_ok(r.data, w.node, *w.keys)) {
+            record(slot, kFinalMalformed, -1, w.name, r.data, "final check");
+        }
     }
 }
 

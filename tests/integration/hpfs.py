@@ -5,7 +5,9 @@ Only the Python standard library is used here.
 """
 
 import errno
+import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -23,6 +25,9 @@ MEM = "devices/system/memory"
 NODE = "devices/system/node"
 BUS = "bus/memory"
 PARAMS = "module/memory_hotplug/parameters"
+DEBUG = "kernel/debug"
+INJECT = "kernel/debug/notifier-error-inject/memory/actions"   # .../MEM_GOING_ONLINE/error
+DEVICES = "kernel/debug/hotplugfs/devices"                     # .../<name>/plugged
 
 BLOCK_SIZE = 128 << 20
 TEMP_PREFIX = "hotplugfs-it-"
@@ -387,3 +392,34 @@ def lsmem_blocks(output):
         assert len(fields) == 4, f"unexpected lsmem row: {line!r}"
         rows[int(fields[0])] = (fields[1], int(fields[2]), fields[3])
     return rows
+
+
+# --- configurations, uevent log, node files ------------------------------------------------------
+def write_config(directory, config, name="config.json"):
+    """Writes a configuration (a dict) as JSON into `directory`; returns the file's path."""
+    path = os.path.join(str(directory), name)
+    with open(path, "w") as f:
+        json.dump(config, f, indent=1)
+    return path
+
+
+def read_events(path):
+    """The daemon's --event-log: a list of dicts (seqnum, time, action, devpath, subsystem, env),
+    in file order; [] when the file does not exist yet."""
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def block_of(event):
+    """memoryN's N for a memory-block event, else None."""
+    m = re.fullmatch(r"/devices/system/memory/memory(\d+)", event.get("devpath", ""))
+    return int(m.group(1)) if m else None
+
+
+def memtotal_kb(d, node):
+    """MemTotal of nodeK/meminfo in kB."""
+    text = d.read(f"{NODE}/node{node}/meminfo").decode()
+    return int(re.search(rf"^Node {node} MemTotal:\s+(\d+) kB$", text, re.M).group(1))
