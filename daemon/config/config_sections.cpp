@@ -16,7 +16,9 @@ bool is_power_of_two(uint64_t v) {
 }
 
 std::string extent_text(uint64_t start, uint64_t size) {
-    return "[" + hex(start) + ", " + hex(start + size) + ")";
+    std::string out("[");
+    out.append(hex(start)).append(", ").append(hex(start + size)).append(")");
+    return out;
 }
 
 // A CPU belongs to one node only; remembers which node took each CPU so far.

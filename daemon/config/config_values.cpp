@@ -20,7 +20,10 @@ std::string describe(const Json& json) {
 }
 
 std::string quote(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
+    std::string out;
+    out.reserve(text.size() + 2);
+    out.append(1, '"').append(text).append(1, '"');
+    return out;
 }
 
 std::string join(std::initializer_list<std::string_view> words) {

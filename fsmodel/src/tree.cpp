@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <vector>
 
 namespace fsmodel {
 namespace {
@@ -287,10 +288,13 @@ bool Tree::fill_generated(const Machine& m, const Def& generated, const Ctx& par
 std::optional<std::string> Tree::path_of(const Machine& m, uint64_t ino) const {
     Resolved r;
     if (!resolve(m, ino, r)) return std::nullopt;
-    std::string path;
+    std::vector<std::string> names;
     for (const Def* def = r.def; def->parent >= 0; def = &defs_[def->parent])
-        path.insert(0, "/" + name_of(m, *def, r.ctx));
-    return path.empty() ? "/" : path;
+        names.push_back(name_of(m, *def, r.ctx));
+    if (names.empty()) return "/";
+    std::string path;
+    for (auto it = names.rbegin(); it != names.rend(); ++it) path.append("/").append(*it);
+    return path;
 }
 
 }  // namespace fsmodel
