@@ -41,7 +41,8 @@ std::string prepare_mountpoint(const std::string& path) {
         return "";
     }
     const int err = errno;
-    if (err != ENOTCONN) return path + ": " + std::strerror(err);
+    // ECONNABORTED: the connection was torn down while a request was in flight.
+    if (err != ENOTCONN && err != ECONNABORTED) return path + ": " + std::strerror(err);
     spdlog::warn("{}: clearing a stale mount left by a daemon that is gone", path);
     if (umount2(path.c_str(), MNT_DETACH) != 0)
         return path + ": cannot clear the stale mount: " + std::strerror(errno);
