@@ -1,20 +1,10 @@
 // Memory devices (§6): DIMMs plugged and unplugged whole, virtio-mem resized in units, their
 // validation at build time, and memmap_on_memory accounting.
-#include "core_support.h"
+#include "no_effect.h"
 
 using namespace coretest;
 
 namespace {
-
-void check_no_effect(Machine& m, const Outcome& o, int code,
-                     const std::map<uint64_t, BlockView>& before, uint64_t seq) {
-    CHECK(o.error.code == code);
-    CHECK_FALSE(o.error.message.empty());
-    CHECK(o.events.empty());
-    CHECK(o.changes.empty());
-    CHECK(m.last_seqnum() == seq);
-    CHECK(snapshot(m) == before);
-}
 
 std::vector<std::string> paths(std::initializer_list<uint64_t> ids) {
     std::vector<std::string> out;

@@ -1,19 +1,9 @@
 // Fault injection (§8: notifier errors) and hardware poisoning (§9).
-#include "core_support.h"
+#include "no_effect.h"
 
 using namespace coretest;
 
 namespace {
-
-void check_no_effect(Machine& m, const Outcome& o, int code,
-                     const std::map<uint64_t, BlockView>& before, uint64_t seq) {
-    CHECK(o.error.code == code);
-    CHECK_FALSE(o.error.message.empty());
-    CHECK(o.events.empty());
-    CHECK(o.changes.empty());
-    CHECK(m.last_seqnum() == seq);
-    CHECK(snapshot(m) == before);
-}
 
 MachineSpec hwpoison_spec() {
     MachineSpec spec = default_machine_spec();

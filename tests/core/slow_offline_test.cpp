@@ -1,6 +1,6 @@
 // Offlining that takes time (§4): going-offline, finish_offline, abort_offline, EBUSY while
 // pending, and removals, which do not wait.
-#include "core_support.h"
+#include "no_effect.h"
 
 using namespace coretest;
 
@@ -13,17 +13,6 @@ MachineSpec slow_spec() {
     spec.block_faults = {BlockFaultSpec{35, 500, false}, BlockFaultSpec{50, -1, false},
                          BlockFaultSpec{72, 20, false}};
     return spec;
-}
-
-void check_no_effect(Machine& m, const Outcome& o, int code,
-                     const std::map<uint64_t, BlockView>& before, uint64_t seq) {
-    CHECK(o.error.code == code);
-    CHECK_FALSE(o.error.message.empty());
-    CHECK(o.events.empty());
-    CHECK(o.changes.empty());
-    CHECK_FALSE(o.pending_offline_ms.has_value());
-    CHECK(m.last_seqnum() == seq);
-    CHECK(snapshot(m) == before);
 }
 
 }  // namespace
