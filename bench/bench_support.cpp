@@ -171,7 +171,7 @@ int open_dir(const std::string& path) {
     return fd;
 }
 
-std::vector<uint64_t> list_blocks(int memdirfd) {
+DIR* open_dir_stream(int memdirfd) {
     const int fd = openat(memdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) fail_errno("open memory directory", errno);
     DIR* d = fdopendir(fd);
@@ -179,6 +179,11 @@ std::vector<uint64_t> list_blocks(int memdirfd) {
         close(fd);
         fail_errno("fdopendir", errno);
     }
+    return d;
+}
+
+std::vector<uint64_t> list_blocks(int memdirfd) {
+    DIR* d = open_dir_stream(memdirfd);
     std::vector<uint64_t> blocks;
     while (const dirent* e = readdir(d)) {
         const std::string_view name = e->d_name;

@@ -3,6 +3,7 @@
 // that runs on every way out, including Ctrl-C.
 #pragma once
 
+#include <dirent.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -58,6 +59,8 @@ std::string slurp_at(int dirfd, const std::string& rel);
 int open_dir(const std::string& path);
 
 // Block numbers N of the memoryN entries in a memory directory, sorted.
+// A fresh directory stream over the directory `memdirfd` refers to; throws on failure.
+DIR* open_dir_stream(int memdirfd);
 std::vector<uint64_t> list_blocks(int memdirfd);
 
 // ---- processes ------------------------------------------------------------------------------

@@ -180,13 +180,7 @@ std::string node_link_of(int memdirfd, uint64_t block) {
 // Returns the number of blocks scanned; throws on any failure.
 size_t lsmem_scan(int memdirfd) {
     static const char* const kAttrs[] = {"state", "valid_zones", "removable", "phys_index"};
-    const int fd = openat(memdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) fail_errno("open memory directory", errno);
-    DIR* d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        fail_errno("fdopendir", errno);
-    }
+    DIR* d = open_dir_stream(memdirfd);
     std::vector<std::string> blocks;
     while (const dirent* e = readdir(d)) {
         if (std::strncmp(e->d_name, "memory", 6) == 0 && e->d_name[6] >= '0' && e->d_name[6] <= '9')

@@ -53,14 +53,18 @@ Outcome Machine::set_block_fault(uint64_t block, BlockFault fault, bool unmovabl
     return out;
 }
 
+// The hwpoison files exist only with memory-failure support; the API says so otherwise.
+bool Machine::memory_failure_enabled(Outcome& out) const {
+    if (params_.memory_failure) return true;
+    out.error = make_error(EOPNOTSUPP, "memory failure handling is not enabled");
+    return false;
+}
+
 // soft_offline_page: the page's content migrates away and the page is marked poisoned
 // (the kernel's page_handle_poison), so it counts toward the block's poison as well.
 Outcome Machine::soft_offline_page(uint64_t addr) {
     Outcome out;
-    if (!params_.memory_failure) {
-        out.error = make_error(EOPNOTSUPP, "memory failure handling is not enabled");
-        return out;
-    }
+    if (!memory_failure_enabled(out)) return out;
     const uint64_t block = addr / block_size_, pfn = addr >> kPageShift;
     if (!blocks_.present(block)) {  // !pfn_valid
         out.error = make_error(ENXIO, "no memory at that address");
@@ -80,10 +84,7 @@ Outcome Machine::soft_offline_page(uint64_t addr) {
 // memory_failure: only online pages are under the kernel's control.
 Outcome Machine::hard_offline_page(uint64_t addr) {
     Outcome out;
-    if (!params_.memory_failure) {
-        out.error = make_error(EOPNOTSUPP, "memory failure handling is not enabled");
-        return out;
-    }
+    if (!memory_failure_enabled(out)) return out;
     const uint64_t block = addr / block_size_, pfn = addr >> kPageShift;
     if (!blocks_.present(block) || !blocks_.at(block).online()) {
         out.error = make_error(ENXIO, "memory outside kernel control");

@@ -225,6 +225,7 @@ private:
     // Removes present, offline blocks: one `remove` event each; their faults are forgotten.
     void remove_blocks(uint64_t first, uint64_t count, Outcome& out);
     bool range_in_pluggable(uint64_t start, uint64_t size) const;
+    bool memory_failure_enabled(Outcome& out) const;
     // The device whose physical range overlaps [start, start + size), if any.
     const Device* device_overlapping(uint64_t start, uint64_t size) const;
     Device* find_device(const std::string& name);
