@@ -60,7 +60,11 @@ bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited
 
 int FuseServer::run(const std::string& mountpoint, const std::function<void()>& on_ready) {
     ArgsGuard a;
-    std::string opts = "fsname=hotplugfs,subtype=hotplugfs,default_permissions";
+    std::string opts = "fsname=hotplugfs,subtype=hotplugfs";
+    // Only the mounting user may use a mount without allow_other. When that user is root,
+    // the kernel's mode check grants everything the daemon does not refuse itself, and it
+    // costs a GETATTR on every open of a file whose attributes were just invalidated.
+    if (options_.allow_other || geteuid() != 0) opts += ",default_permissions";
     if (options_.allow_other) opts += ",allow_other";
     for (const char* arg : {"hotplugfsd", "-o", opts.c_str()}) fuse_opt_add_arg(&a.args, arg);
     if (options_.debug) fuse_opt_add_arg(&a.args, "-d");
