@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential g++ meson ninja-build pkg-config
   libfuse3-dev fuse3 libspdlog-dev nlohmann-json3-dev catch2 libsystemd-dev
-  udev dbus util-linux python3 python3-pytest clang
+  udev dbus util-linux python3 python3-pytest clang libclang-rt-14-dev
   iproute2 kmod procps
 )
 
