@@ -1,0 +1,103 @@
+#include "sandbox/emulated_sysfs.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hotplugfs::sandbox {
+namespace {
+
+// The directories a memory-hotplug tool reads, relative to a sysfs root. Only the memory
+// directory is required: it is where programs write (`online`, `state`, `probe`).
+struct Relative {
+    const char* path;
+    bool required;
+};
+constexpr Relative kBinds[] = {
+    {"devices/system/memory", true},
+    {"devices/system/node", false},
+    {"bus/memory", false},
+    {"module/memory_hotplug", false},
+};
+
+std::string join(const std::string& root, const char* relative) {
+    std::string out = root;
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    if (out != "/") out += '/';
+    return out + relative;
+}
+
+bool is_dir(const char* path, struct stat* st) {
+    return ::stat(path, st) == 0 && S_ISDIR(st->st_mode);
+}
+
+// Binds one directory; 0 when bound, -1 when skipped, else an errno. Async-signal-safe.
+int bind_one(const SysfsBind& bind) {
+    struct stat source {};
+    struct stat target {};
+    const bool have_source = is_dir(bind.source.c_str(), &source);
+    const bool have_target = is_dir(bind.target.c_str(), &target);
+    if (!have_target) return -1;
+    if (!have_source) return bind.required ? ENOENT : -1;
+    if (::mount(bind.source.c_str(), bind.target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+        return errno;
+    // A bind that did not land (an overmount we cannot see, a racing unmount) must not leave
+    // the program looking at the host's directory while it believes it sees the emulation.
+    struct stat now {};
+    if (::stat(bind.target.c_str(), &now) != 0) return errno;
+    if (now.st_dev != source.st_dev || now.st_ino != source.st_ino) return EXDEV;
+    return 0;
+}
+
+}  // namespace
+
+EmulatedSysfs::EmulatedSysfs(const std::string& tree_root, const std::string& sys_root) {
+    for (const Relative& r : kBinds)
+        binds_.push_back({join(tree_root, r.path), join(sys_root, r.path), r.required});
+}
+
+EmulatedSysfs::Outcome EmulatedSysfs::enter() const noexcept {
+    Outcome out;
+    if (::unshare(CLONE_NEWNS) != 0) {
+        out.error = errno;
+        return out;
+    }
+    // Mounts are usually shared with the host (systemd makes / shared): without this, the binds
+    // below would propagate into the host's namespace.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+        out.error = errno;
+        return out;
+    }
+    for (std::size_t i = 0; i < binds_.size(); ++i) {
+        const int result = bind_one(binds_[i]);
+        if (result == 0) {
+            out.bound |= 1U << i;
+        } else if (result > 0) {
+            out.error = result;
+            out.failed_bind = static_cast<int>(i);
+            return out;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> EmulatedSysfs::bound_targets(unsigned bound) const {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < binds_.size(); ++i)
+        if (bound & (1U << i)) out.push_back(binds_[i].target);
+    return out;
+}
+
+std::string EmulatedSysfs::describe(const Outcome& outcome) const {
+    if (outcome.error == 0) return "";
+    const std::string reason = std::strerror(outcome.error);
+    if (outcome.failed_bind < 0 || outcome.failed_bind >= static_cast<int>(binds_.size()))
+        return "cannot set up a private mount namespace: " + reason;
+    const SysfsBind& b = binds_[static_cast<std::size_t>(outcome.failed_bind)];
+    return "cannot bind " + b.source + " over " + b.target + ": " + reason;
+}
+
+}  // namespace hotplugfs::sandbox
