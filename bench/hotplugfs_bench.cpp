@@ -5,7 +5,7 @@
 //
 // Rows (see docs/performance.md, "Benchmark suite"):
 //   a  cached attribute read        e  state write (vs the kernel's harmless EINVAL write)
-//   b  first read after a change    f  end-to-end hot-add per block (probe + auto-online)
+//   b  first read after a change    f  end-to-end hot-add per block (DIMM plug + udev rule)
 //   c  stat()                       g  scale: start-up time, RSS, lsmem on 65,536 blocks
 //   d  lsmem-like scan per block
 #include <dirent.h>
@@ -44,7 +44,7 @@ constexpr int kHotAddBlocks = 512;
 
 constexpr const char* kUsage =
     "Usage: hotplugfs-bench --daemon PATH [--out FILE.json] [--quick] [--only LIST]\n"
-    "                       [--kernel-sysfs DIR]\n"
+    "                       [--kernel-sysfs DIR] [--rules-dir DIR]\n"
     "\n"
     "Benchmarks hotplugfsd against the host's kernel memory sysfs and a tmpfs copy of the\n"
     "emulated tree. Needs root (it mounts a tmpfs and FUSE file systems under /tmp and writes\n"
@@ -56,6 +56,8 @@ constexpr const char* kUsage =
     "  --only LIST     run only these rows, e.g. a,c,g (default: a-g)\n"
     "  --kernel-sysfs DIR  the sysfs holding the kernel baseline (default: /sys); a DIR\n"
     "                  without devices/system/memory skips the kernel baseline\n"
+    "  --rules-dir DIR the onlining rules row f gives the daemon (default: the shipped\n"
+    "                  udev-rules/ of the source tree)\n"
     "  -h, --help      show this help\n";
 
 // ---- options and iteration counts -----------------------------------------------------------
@@ -66,6 +68,7 @@ struct Options {
     bool quick = false;
     std::string only = "abcdefg";
     std::string kernel_sysfs = "/sys";
+    std::string rules_dir = HOTPLUGFS_RULES_DIR;  // the shipped onlining rule, for row f
 };
 
 struct Counts {
@@ -222,7 +225,7 @@ size_t lsmem_scan(int memdirfd) {
 // to 17-81 GiB so that 512 consecutive 128 MiB blocks fit (the built-in machine has room for
 // 256): node 0 gets 17-49 GiB, node 1 49-81 GiB.
 constexpr const char* kHotAddConfig = R"({
-  "description": "hotplugfs-bench: the default machine with 64 GiB of pluggable space from 17 GiB",
+  "description": "hotplugfs-bench: the default machine with 64 GiB of probe space from 17 GiB and an unplugged 64 GiB DIMM at 81 GiB",
   "arch": "x86_64",
   "block_size": "128M",
   "nodes": [
@@ -239,13 +242,17 @@ constexpr const char* kHotAddConfig = R"({
   "pluggable": [
     { "start": "0x240000000", "size": "4G",  "node": 0 },
     { "start": "0x340000000", "size": "4G",  "node": 1 },
-    { "start": "0x440000000", "size": "32G", "node": 0 },
-    { "start": "0xc40000000", "size": "32G", "node": 1 }
+    { "start": "0x440000000", "size": "128G", "node": 0 },
+    { "start": "0x2440000000", "size": "32G", "node": 1 }
+  ],
+  "devices": [
+    { "name": "dimm0", "kind": "dimm", "node": 0, "start": "0x1440000000", "size": "64G" }
   ],
   "parameters": { "auto_online_blocks": "offline", "probe": true }
 }
 )";
 static_assert(kProbeBase == 0x440000000);
+constexpr uint64_t kDimmBase = 0x1440000000;  // dimm0 of kHotAddConfig: 512 blocks
 
 // ppc64, 16 MiB blocks, all memory online at boot, split evenly over two nodes.
 std::string scale_config(uint64_t blocks) {
@@ -301,6 +308,11 @@ struct Fd {
     }
 };
 
+// Row f's measurements of one way of hot-adding memory.
+struct HotAddTimes {
+    std::vector<double> per_block, add_us, wait_us;
+};
+
 class Bench {
   public:
     explicit Bench(Options o) : opt_(std::move(o)), n_(counts_for(opt_.quick)) {}
@@ -320,6 +332,10 @@ class Bench {
     void row_d();
     void row_e();
     void row_f();
+    void hotadd_once(const std::string& config, const std::vector<std::string>& extra,
+                     uint64_t first, const std::function<void(int mem_fd, int sys_fd)>& add,
+                     HotAddTimes& times, const std::string& name);
+    Row hotadd_row(std::string id, std::string name, const HotAddTimes& t);
     void row_g();
     Row& add(Row r) {
         rows_.push_back(std::move(r));
@@ -710,70 +726,89 @@ void Bench::row_e() {
             "e: the kernel block's state is no longer online after the harmless writes!");
 }
 
-// f. Hot-add: probe 512 consecutive blocks with auto_online_blocks=online, until the last one
-// reads online. A fresh daemon per repetition.
-void Bench::row_f() {
-    progress("f: end-to-end hot-add of 512 blocks");
-    const std::string config = write_config("hotadd", kHotAddConfig);
-    std::vector<double> per_block, probe_writes, wait_us;
-    const uint64_t first = kProbeBase / kBlock128M;
+// f. Hot-add, end to end: plug a 512-block DIMM while the daemon applies the shipped onlining
+// rule (udev-rules/), until the last block reads online; a fresh daemon per repetition.
+// f2 (info): the same number of blocks probed one by one with auto_online_blocks=online.
+void Bench::hotadd_once(const std::string& config, const std::vector<std::string>& extra,
+                        uint64_t first, const std::function<void(int mem_fd, int sys_fd)>& add,
+                        HotAddTimes& times, const std::string& name) {
     const uint64_t last = first + kHotAddBlocks - 1;
     const std::string last_state = block_path(last, "state");
-    for (size_t rep = 0; rep < n_.hotadd_reps; ++rep) {
+    Daemon d(opt_.daemon, tmp_->path(), name);
+    d.start(config, extra);
+    Fd mem(open_dir(d.mem()));
+    Fd sys(open_dir(d.sys()));
+    const size_t before = list_blocks(mem.fd).size();
+    char buf[64];
+    const uint64_t t0 = now_ns();
+    add(mem.fd, sys.fd);
+    const uint64_t t_added = now_ns();
+    for (;;) {
+        const long n = read_at(mem.fd, last_state.c_str(), buf, sizeof buf);
+        if (n == 7 && std::memcmp(buf, "online\n", 7) == 0) break;
+        if (now_ns() - t0 > 60'000'000'000ull)
+            throw Error("f: " + last_state + " did not come online within 60 s; log:\n" +
+                        d.log_tail());
         check_interrupted();
-        Daemon d(opt_.daemon, tmp_->path(), "hotadd-" + std::to_string(rep));
-        d.start(config, {});
-        Fd mem(open_dir(d.mem()));
-        if (write_at(mem.fd, "auto_online_blocks", "online\n", O_WRONLY) != 7)
-            throw Error("f: cannot set auto_online_blocks to online");
-        if (slurp_at(mem.fd, "auto_online_blocks") != "online\n")
-            throw Error("f: auto_online_blocks does not read online");
-        const size_t before = list_blocks(mem.fd).size();
-        char text[64];
-        char buf[64];
-        const uint64_t t0 = now_ns();
-        for (int i = 0; i < kHotAddBlocks; ++i) {
-            const int len =
-                std::snprintf(text, sizeof text, "0x%" PRIx64 "\n", kProbeBase + i * kBlock128M);
-            const uint64_t p0 = now_ns();
-            const long w = write_at(mem.fd, "probe",
-                                    std::string_view(text, static_cast<size_t>(len)), O_WRONLY);
-            probe_writes.push_back(static_cast<double>(now_ns() - p0) / 1000.0);
-            if (w != len)
-                throw Error(std::string("f: probe ") + text + "failed: " +
-                            (w < 0 ? std::strerror(static_cast<int>(-w)) : "short write"));
-        }
-        const uint64_t t_probed = now_ns();
-        for (;;) {
-            const long n = read_at(mem.fd, last_state.c_str(), buf, sizeof buf);
-            if (n == 7 && std::memcmp(buf, "online\n", 7) == 0) break;
-            if (now_ns() - t0 > 30'000'000'000ull)
-                throw Error("f: " + last_state + " did not come online within 30 s");
-            check_interrupted();
-        }
-        const uint64_t t1 = now_ns();
-        per_block.push_back(static_cast<double>(t1 - t0) / 1000.0 / kHotAddBlocks);
-        wait_us.push_back(static_cast<double>(t1 - t_probed) / 1000.0);
-        // Not timed: every new block exists and is online.
-        const size_t after = list_blocks(mem.fd).size();
-        size_t online = 0;
-        for (uint64_t b = first; b <= last; ++b)
-            online += slurp_at(mem.fd, block_path(b, "state")) == "online\n";
-        if (after != before + kHotAddBlocks || online != kHotAddBlocks)
-            throw Error("f: after probing, " + std::to_string(after - before) + " new blocks, " +
-                        std::to_string(online) + " online (expected " +
-                        std::to_string(kHotAddBlocks) + ")");
-        d.stop();
     }
-    Row r{"f", "hot-add per block: probe + auto-online", "us"};
-    r.ours = summarize(per_block);
+    const uint64_t t1 = now_ns();
+    times.per_block.push_back(static_cast<double>(t1 - t0) / 1000.0 / kHotAddBlocks);
+    times.add_us.push_back(static_cast<double>(t_added - t0) / 1000.0);
+    times.wait_us.push_back(static_cast<double>(t1 - t_added) / 1000.0);
+    // Not timed: every new block exists and is online.
+    const size_t after = list_blocks(mem.fd).size();
+    size_t online = 0;
+    for (uint64_t b = first; b <= last; ++b)
+        online += slurp_at(mem.fd, block_path(b, "state")) == "online\n";
+    if (after != before + kHotAddBlocks || online != kHotAddBlocks)
+        throw Error("f: " + std::to_string(after - before) + " new blocks, " +
+                    std::to_string(online) + " online (expected " +
+                    std::to_string(kHotAddBlocks) + ")");
+    d.stop();
+}
+
+Row Bench::hotadd_row(std::string id, std::string name, const HotAddTimes& t) {
+    Row r{std::move(id), std::move(name), "us"};
+    r.ours = summarize(t.per_block);
     r.details["ours"] = summary_json(*r.ours);
     r.details["repetitions"] = n_.hotadd_reps;
     r.details["blocks_per_repetition"] = kHotAddBlocks;
-    r.details["probe_write"] = summary_json(summarize(probe_writes));
-    r.details["wait_after_last_probe_us"] = summary_json(summarize(wait_us));
-    r.details["machine"] = "default machine, pluggable space widened to 17-81 GiB (512 blocks fit)";
-    r.details["onlining"] = "auto_online_blocks=online; the udev rule runner does not exist yet";
+    r.details["adding_us"] = summary_json(summarize(t.add_us));
+    r.details["wait_after_adding_us"] = summary_json(summarize(t.wait_us));
+    return r;
+}
+
+void Bench::row_f() {
+    progress("f: end-to-end hot-add of a 512-block DIMM with the shipped rule");
+    const std::string config = write_config("hotadd", kHotAddConfig);
+    HotAddTimes dimm, probe;
+    for (size_t rep = 0; rep < n_.hotadd_reps; ++rep) {
+        check_interrupted();
+        hotadd_once(config, {"--rules-dir", opt_.rules_dir}, kDimmBase / kBlock128M,
+                    [](int, int sys) {
+                        const char* plugged = "kernel/debug/hotplugfs/devices/dimm0/plugged";
+                        if (write_at(sys, plugged, "64G\n", O_WRONLY) != 4)
+                            throw Error("f: plugging dimm0 failed");
+                    },
+                    dimm, "hotadd-dimm-" + std::to_string(rep));
+        hotadd_once(config, {}, kProbeBase / kBlock128M,
+                    [](int mem, int) {
+                        if (write_at(mem, "auto_online_blocks", "online\n", O_WRONLY) != 7)
+                            throw Error("f2: cannot set auto_online_blocks to online");
+                        char text[64];
+                        for (int i = 0; i < kHotAddBlocks; ++i) {
+                            const int len = std::snprintf(text, sizeof text, "0x%" PRIx64 "\n",
+                                                          kProbeBase + i * kBlock128M);
+                            const std::string_view t(text, static_cast<size_t>(len));
+                            if (write_at(mem, "probe", t, O_WRONLY) != len)
+                                throw Error(std::string("f2: probe failed: ") + text);
+                        }
+                    },
+                    probe, "hotadd-probe-" + std::to_string(rep));
+    }
+    Row r = hotadd_row("f", "hot-add per block: DIMM plug + shipped udev rule", dimm);
+    r.details["machine"] = "default machine with an unplugged 64 GiB DIMM (512 blocks)";
+    r.details["onlining"] = std::string("hotplugfsd --rules-dir ") + opt_.rules_dir;
     r.target = "≤ 20× state write (e p50)";
     r.target_unit = "x";
     r.target_limit = 20.0;
@@ -785,9 +820,9 @@ void Bench::row_f() {
         r.why_unmet = "row e not measured";
     }
     add(std::move(r));
-    notes_.push_back(
-        "f: blocks are onlined by auto_online_blocks=online inside the probe write; the udev "
-        "rule runner that will do the onlining later does not exist yet.");
+    Row f2 = hotadd_row("f2", "  same blocks probed one by one, auto-online (info)", probe);
+    f2.details["onlining"] = "auto_online_blocks=online, inside each probe write";
+    add(std::move(f2));
 }
 
 // g. Scale: start-up time and RSS for large machines, RSS after 1,000,000 lookups, and one
@@ -1159,6 +1194,8 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
             o.only = value();
         } else if (a == "--kernel-sysfs") {
             o.kernel_sysfs = value();
+        } else if (a == "--rules-dir") {
+            o.rules_dir = value();
         } else {
             throw Error("unknown argument " + a);
         }

@@ -9,15 +9,18 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 
 #include "config/config_loader.h"
 #include "core/machine_state.h"
 #include "events/event_log.h"
+#include "events/event_pipeline.h"
 #include "fuse/fuse_server.h"
 #include "mount_guard.h"
 #include "options.h"
+#include "sandbox/udev_netlink.h"
 
 namespace hotplugfs {
 namespace {
@@ -41,7 +44,7 @@ bool setup_logging(const DaemonOptions& o) {
     return true;
 }
 
-std::optional<hotplug::Machine> load_machine(const DaemonOptions& o) {
+std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& platform) {
     hotplug::MachineSpec spec = hotplug::default_machine_spec();
     if (o.config) {
         auto loaded = config::load_config_file(*o.config);
@@ -51,6 +54,7 @@ std::optional<hotplug::Machine> load_machine(const DaemonOptions& o) {
         }
         spec = std::get<hotplug::MachineSpec>(std::move(loaded));
     }
+    platform = Platform{spec.arch, spec.virt};
     auto built = hotplug::Machine::build(spec);
     if (!built) {
         std::fprintf(stderr, "hotplugfsd: %s: %s\n", o.config.value_or("built-in machine").c_str(),
@@ -87,7 +91,51 @@ void detach_stdio() {
     if (null > STDERR_FILENO) close(null);
 }
 
-int serve(const DaemonOptions& o, hotplug::Machine machine, const std::string& mountpoint) {
+// The emulated udev: rules, RUN programs and the libudev broadcast, when any was asked for.
+struct EmulatedUdev {
+    std::unique_ptr<sandbox::PrivateNetns> netns;
+    std::unique_ptr<sandbox::UdevBroadcaster> broadcaster;
+    std::unique_ptr<EventPipeline> pipeline;
+};
+
+// Returns false (with the reason logged) when the udev side cannot be set up.
+bool start_udev(const DaemonOptions& o, const Platform& platform, MachineState& state,
+                FuseServer& server, EventLog* event_log, const std::string& mountpoint,
+                EmulatedUdev& out) {
+    if (o.rules_dirs.empty() && !o.udev_netns) return true;
+    udev::RuleSet rules = udev::load_rules(o.rules_dirs);
+    for (const auto& e : rules.errors())
+        spdlog::error("{}:{}: {}", e.file, e.line, e.message);
+    spdlog::info("udev rules: {} rule lines from {} director{}", rules.rule_lines(),
+                 o.rules_dirs.size(), o.rules_dirs.size() == 1 ? "y" : "ies");
+    if (o.udev_netns) {
+        try {
+            out.netns = std::make_unique<sandbox::PrivateNetns>(*o.udev_netns);
+            out.broadcaster = std::make_unique<sandbox::UdevBroadcaster>(*out.netns);
+        } catch (const std::exception& e) {
+            spdlog::error("--udev-netns {}: {}", *o.udev_netns, e.what());
+            return false;
+        }
+    }
+    EventPipeline::Settings settings{mountpoint, std::chrono::milliseconds(o.run_timeout_ms),
+                                     platform};
+    out.pipeline = std::make_unique<EventPipeline>(
+        state, [&server](uint64_t ino, std::string_view data) { return server.write_file(ino, data); },
+        std::move(rules), settings);
+    if (auto* b = out.broadcaster.get())
+        out.pipeline->add_sink([b](const ProcessedEvent& p) {
+            if (const std::string why = b->send(p.properties); !why.empty())
+                spdlog::warn("udev broadcast of {} SEQNUM={}: {}", p.uevent.devpath,
+                             p.uevent.seqnum, why);
+        });
+    if (event_log)
+        out.pipeline->add_sink([event_log](const ProcessedEvent& p) { event_log->append_udev(p); });
+    out.pipeline->start();
+    return true;
+}
+
+int serve(const DaemonOptions& o, hotplug::Machine machine, const Platform& platform,
+          const std::string& mountpoint) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     MachineState state(std::move(machine), realtime_ns());
     std::unique_ptr<EventLog> event_log;
@@ -99,16 +147,20 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const std::string& m
             return 1;
         }
     }
-    state.set_event_hook([&](const std::vector<hotplug::Uevent>& events) {
-        for (const auto& e : events)
-            spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
-        if (event_log) event_log->append(events);
-    });
     FuseOptions fuse_options;
     fuse_options.allow_other = o.allow_other;
     fuse_options.strict = o.strict;
     fuse_options.debug = o.fuse_debug;
     FuseServer server(state, fuse_options);
+    EmulatedUdev emulated;
+    if (!start_udev(o, platform, state, server, event_log.get(), mountpoint, emulated)) return 1;
+    state.set_event_hook([&](const std::vector<hotplug::Uevent>& events) {
+        const int64_t now = realtime_ns(), mono = monotonic_us();
+        for (const auto& e : events)
+            spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
+        if (event_log) event_log->append_kernel(events, now, mono);
+        if (emulated.pipeline) emulated.pipeline->submit(events, now, mono);
+    });
     const int rc = server.run(mountpoint, [&] {
         if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
         if (ready_fd >= 0) {
@@ -118,8 +170,24 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const std::string& m
             close(ready_fd);
         }
     });
+    if (emulated.pipeline) emulated.pipeline->stop();
     if (o.pid_file) unlink(o.pid_file->c_str());
     return rc;
+}
+
+// Rules directories are checked before the daemon detaches, so a typo fails the command.
+bool check_rules_dirs(const DaemonOptions& o) {
+    for (const auto& dir : o.rules_dirs) {
+        struct stat st{};
+        const char* why = stat(dir.c_str(), &st) != 0 ? std::strerror(errno)
+                          : !S_ISDIR(st.st_mode)      ? "not a directory"
+                                                      : nullptr;
+        if (why) {
+            std::fprintf(stderr, "hotplugfsd: --rules-dir %s: %s\n", dir.c_str(), why);
+            return false;
+        }
+    }
+    return true;
 }
 
 }  // namespace
@@ -131,7 +199,8 @@ int main(int argc, char** argv) {
     if (!parsed.options) return parsed.exit_code;
     const DaemonOptions& o = *parsed.options;
     if (!setup_logging(o)) return 2;
-    auto machine = load_machine(o);
+    Platform platform;
+    auto machine = load_machine(o, platform);
     if (!machine) return 2;
     char resolved[PATH_MAX];
     if (!realpath(o.mountpoint.c_str(), resolved)) {
@@ -147,5 +216,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "hotplugfsd: %s\n", why.c_str());
         return 1;
     }
-    return serve(o, std::move(*machine), mountpoint);
+    if (!check_rules_dirs(o)) return 2;
+    return serve(o, std::move(*machine), platform, mountpoint);
 }

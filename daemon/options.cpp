@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -25,12 +26,25 @@ constexpr const char* kUsage =
     "  --log-level LEVEL  trace, debug, info, warn, error or off (default: info)\n"
     "  --log-file FILE    log here (default: stderr; nowhere once daemonized)\n"
     "  --event-log FILE   append every uevent to FILE as a JSON line\n"
+    "\n"
+    "udev (off unless asked for; a bare machine behaves like a bare kernel):\n"
+    "  --rules-dir DIR    apply the *.rules files of DIR to every uevent, like udevd;\n"
+    "                     repeatable: files sort by name over all directories, and a\n"
+    "                     name in a later DIR replaces the same name in an earlier one\n"
+    "  --run-timeout SECS how long a RUN or PROGRAM may take before it is killed\n"
+    "                     (default: 180, udev's event timeout)\n"
+    "  --udev-netns PATH  create a private network namespace, bind it at PATH (e.g.\n"
+    "                     /run/netns/hotplugfs) and broadcast every processed event\n"
+    "                     there as udevd does, for libudev monitors run inside it:\n"
+    "                     nsenter --net=PATH udevadm monitor --udev --property\n"
+    "\n"
     "  --fuse-debug       print every FUSE request (libfuse's -d; implies --foreground)\n"
     "  -h, --help         show this help\n";
 
 bool takes_value(std::string_view opt) {
     return opt == "--config" || opt == "--pid-file" || opt == "--log-level" ||
-           opt == "--log-file" || opt == "--event-log";
+           opt == "--log-file" || opt == "--event-log" || opt == "--rules-dir" ||
+           opt == "--run-timeout" || opt == "--udev-netns";
 }
 
 ParsedOptions usage_error(const std::string& message) {
@@ -61,6 +75,16 @@ ParsedOptions parse_options(int argc, char** argv) {
         else if (arg == "--log-file") o.log_file = value;
         else if (arg == "--event-log") o.event_log = value;
         else if (arg == "--log-level") o.log_level = value;
+        else if (arg == "--rules-dir") o.rules_dirs.push_back(value);
+        else if (arg == "--udev-netns") o.udev_netns = value;
+        else if (arg == "--run-timeout") {
+            char* end = nullptr;
+            const double secs = std::strtod(value.c_str(), &end);
+            if (value.empty() || *end != '\0' || !(secs > 0) || secs > 86400)
+                return usage_error("--run-timeout takes seconds (0 < SECS <= 86400), not '" +
+                                   value + "'");
+            o.run_timeout_ms = static_cast<long>(secs * 1000);
+        }
         else if (arg == "--foreground" || arg == "-f") o.foreground = true;
         else if (arg == "--allow-other") o.allow_other = true;
         else if (arg == "--strict" || arg == "--exact-open") o.strict = true;

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hotplugfs {
 
@@ -12,6 +13,9 @@ struct DaemonOptions {
     std::optional<std::string> pid_file;
     std::optional<std::string> log_file;
     std::optional<std::string> event_log;
+    std::vector<std::string> rules_dirs;
+    std::optional<std::string> udev_netns;
+    long run_timeout_ms = 180000;
     std::string log_level = "info";
     bool foreground = false;
     bool allow_other = false;

@@ -3,6 +3,8 @@
 #   sudo ./scripts/run.sh [ROOT]        (default ROOT: /run/hotplugfs)
 # The emulated sysfs root is mounted at ROOT/sys, so `lsmem --sysroot ROOT` reads it.
 # Extra daemon options may follow ROOT, e.g. --config examples/kernel-6.18-vm.json.
+#   sudo ./scripts/run.sh --build-only  only installs dependencies and builds
+#   (build-release/daemon/hotplugfsd and build-release/daemon/hotplugctl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,8 @@ if [ -f "$BUILD/meson-private/coredata.dat" ]; then
 else
   meson setup "$BUILD" --buildtype=release -Dtests=false >/dev/null
 fi
-ninja -C "$BUILD" daemon/hotplugfsd
+ninja -C "$BUILD" daemon/hotplugfsd daemon/hotplugctl
+[ "${1:-}" = "--build-only" ] && exit 0
 
 ROOT=${1:-/run/hotplugfs}
 shift || true

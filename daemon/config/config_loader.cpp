@@ -102,11 +102,12 @@ hotplug::ParamsSpec parse_parameters(const Value& value) {
 
 hotplug::MachineSpec parse_document(const Json& root) {
     const Fields doc(Value(root, ""),
-                     {"description", "arch", "block_size", "nodes", "memory", "pluggable", "holes",
+                     {"description", "arch", "virt", "block_size", "nodes", "memory", "pluggable", "holes",
                       "unmovable", "multi_zone", "devices", "block_faults", "parameters"});
     hotplug::MachineSpec spec;
     if (auto v = doc.get("description")) to_string(*v);  // free text for humans, type-checked
     if (auto v = doc.get("arch")) spec.arch = to_arch(*v);
+    if (auto v = doc.get("virt")) spec.virt = to_virt(*v);
     // The struct's 128 MiB default is invalid where sections are larger (s390x).
     spec.block_size = std::max(spec.block_size, hotplug::arch_section_size(spec.arch));
     if (auto v = doc.get("block_size")) spec.block_size = parse_block_size(*v, spec.arch);

@@ -218,6 +218,21 @@ std::vector<uint64_t> to_id_list(const Value& value, uint64_t max) {
 hotplug::Arch to_arch(const Value& value) {
     return to_word<hotplug::Arch, 4>(value, hotplug::arch_name);
 }
+// The names systemd-detect-virt prints, which udev's CONST{virt} compares against.
+const std::string& to_virt(const Value& value) {
+    static constexpr std::string_view kNames[] = {
+        "none", "kvm", "amazon", "qemu", "bochs", "xen", "uml", "vmware", "oracle",
+        "microsoft", "zvm", "parallels", "bhyve", "qnx", "acrn", "powervm", "apple", "sre",
+        "google", "systemd-nspawn", "lxc-libvirt", "lxc", "openvz", "docker", "podman", "rkt",
+        "wsl", "proot", "pouch"};
+    const std::string& word = to_string(value);
+    std::string choices;
+    for (std::string_view name : kNames) {
+        if (name == word) return word;
+        choices += (choices.empty() ? "" : ", ") + std::string(name);
+    }
+    value.fail("unknown value " + quote(word) + "; expected one of " + choices);
+}
 hotplug::Zone to_zone(const Value& value) {
     return to_word<hotplug::Zone, hotplug::kZoneCount>(value, hotplug::zone_name);
 }

@@ -74,6 +74,7 @@ const std::string& to_string(const Value& value);
 std::vector<uint64_t> to_id_list(const Value& value, uint64_t max);
 
 hotplug::Arch to_arch(const Value& value);
+const std::string& to_virt(const Value& value);  // systemd-detect-virt names
 hotplug::Zone to_zone(const Value& value);
 hotplug::OnlineType to_online_type(const Value& value);
 hotplug::OnlinePolicy to_online_policy(const Value& value);

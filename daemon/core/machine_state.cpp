@@ -58,6 +58,21 @@ MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_vie
     return r;
 }
 
+std::optional<uint64_t> MachineState::resolve(std::string_view path) const {
+    std::shared_lock lock(data_);
+    uint64_t ino = 1;  // the root
+    while (!path.empty()) {
+        const size_t slash = path.find('/');
+        const std::string_view name = path.substr(0, slash);
+        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+        if (name.empty()) continue;
+        fsmodel::Stat st;
+        if (tree_.lookup(machine_, ino, name, st) != 0) return std::nullopt;
+        ino = st.ino;
+    }
+    return ino;
+}
+
 MachineState::WriteResult MachineState::apply(
     const std::function<hotplug::Outcome(hotplug::Machine&)>& op, const Waiter& waiter) {
     std::lock_guard lock_op(op_);

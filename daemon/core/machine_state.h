@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,10 @@ public:
     // A model operation from the control plane.
     WriteResult apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op,
                       const Waiter& waiter);
+
+    // The inode at `path` ("devices/system/memory/memory6/state", relative to the root, no
+    // symlinks followed), or nullopt when it does not exist.
+    std::optional<uint64_t> resolve(std::string_view path) const;
 
     // Called with every operation's events, in SEQNUM order, after the model changed.
     void set_event_hook(EventHook hook) { event_hook_ = std::move(hook); }

@@ -1,6 +1,10 @@
 // EventLog: an append-only JSON-lines record of every uevent, for people and for tests.
-// One line per event: {"seqnum":N,"time":"2026-11-23T12:00:00.123456Z","action":...,
-// "devpath":...,"subsystem":...,"env":{"ACTION":...,...}}.
+// Like `udevadm monitor`, an event appears twice: a "kernel" line when the model emits it
+//   {"source":"kernel","seqnum":N,"time":"2026-11-23T12:00:00.123456Z","monotonic_usec":U,
+//    "action":...,"devpath":...,"subsystem":...,"env":{"ACTION":...,...}}
+// and, when the daemon emulates udev, a "udev" line once the rules and RUN programs are done:
+// the same keys with the properties as broadcast in "env", plus "rules" (matched file:line),
+// "attr_writes" (with the errno name of failed ones), "run" (exit codes and output) and "log".
 #pragma once
 
 #include <cstdio>
@@ -9,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "events/processed_event.h"
 #include "hotplug/event.h"
 
 namespace hotplugfs {
@@ -17,14 +22,20 @@ class EventLog {
 public:
     // Opens (creating, appending) `path`; throws std::runtime_error naming the file on failure.
     explicit EventLog(const std::string& path);
-    void append(const std::vector<hotplug::Uevent>& events);
+    void append_kernel(const std::vector<hotplug::Uevent>& events, int64_t realtime_ns,
+                       int64_t monotonic_us);
+    void append_udev(const ProcessedEvent& event);
 
 private:
+    void write_line(const std::string& line);
+
     struct Closer {
         void operator()(std::FILE* f) const { std::fclose(f); }
     };
     std::mutex mu_;  // guards file_
     std::unique_ptr<std::FILE, Closer> file_;
 };
+
+int64_t monotonic_us();
 
 }  // namespace hotplugfs

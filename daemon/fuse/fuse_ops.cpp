@@ -222,16 +222,7 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
     MachineState::WriteResult r;
     {
         RequestInterrupt interrupt(req, s);
-        // While an offline migrates, the kernel keeps the writer's own bytes in the file's
-        // cached page and ignores new sizes until the write returns: put the true content
-        // (going-offline) there so other readers see it. Strict mode bypasses the cache.
-        auto publish = [&](const fsmodel::Invalidations& inval) {
-            s.notify(inval);
-            if (s.options().strict) return;
-            std::string content;
-            if (s.state().read([&](const auto& m, const auto& t) { return t.read(m, ino, content); }) == 0)
-                s.store_async(ino, std::move(content));
-        };
+        auto publish = [&](const fsmodel::Invalidations& inval) { s.publish_pending(ino, inval); };
         MachineState::Waiter waiter{publish, [&](int64_t ms) { return interrupt.wait(ms); }};
         r = s.state().write_file(ino, std::string_view(buf, size), waiter);
     }

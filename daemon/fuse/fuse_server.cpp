@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "fuse/fuse_ops.h"
@@ -54,6 +56,33 @@ int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t of
     const std::string& snap = *it->second;
     out = off >= 0 && static_cast<size_t>(off) < snap.size() ? snap.substr(off, size) : "";
     return 0;
+}
+
+void FuseServer::publish_pending(uint64_t ino, const fsmodel::Invalidations& inval) {
+    notify(inval);
+    // While an offline migrates, the kernel keeps the writer's own bytes in the file's cached
+    // page and ignores new sizes until the write returns: put the true content (going-offline)
+    // there so other readers see it. Strict mode bypasses the cache.
+    if (options_.strict) return;
+    std::string content;
+    if (state_.read([&](const auto& m, const auto& t) { return t.read(m, ino, content); }) == 0)
+        store_async(ino, std::move(content));
+}
+
+long FuseServer::write_file(uint64_t ino, std::string_view data) {
+    auto publish = [&](const fsmodel::Invalidations& inval) { publish_pending(ino, inval); };
+    // Nobody can interrupt an internal writer: it waits a slow offline out, or until shutdown.
+    auto wait = [&](int64_t ms) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        while (!stopping()) {
+            if (ms >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(ms >= 0 ? std::min<int64_t>(ms, 20) : 20));
+        }
+        return true;
+    };
+    MachineState::WriteResult r = state_.write_file(ino, data, MachineState::Waiter{publish, wait});
+    notify(r.invalidations);
+    return r.result;
 }
 
 bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited(se_) != 0; }

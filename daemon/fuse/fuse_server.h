@@ -46,6 +46,13 @@ public:
         notifier_.store_async(ino, std::move(content));
     }
 
+    // One write() from inside the daemon (udev rules, the control plane), with the same
+    // cache upkeep as a write through the mount. Returns bytes consumed or -errno.
+    long write_file(uint64_t ino, std::string_view data);
+
+    // Makes the intermediate state of a slow write to `ino` (going-offline) visible.
+    void publish_pending(uint64_t ino, const fsmodel::Invalidations& inval);
+
     void complete_listing(uint64_t ino, uint64_t end_offset, pid_t requester) {
         if (completer_) completer_->request(ino, end_offset, requester);
     }

@@ -71,6 +71,8 @@ const std::vector<BadCase> kBadCases = {
     // arch and block size
     {"arch word", R"({"arch": "sparc"})", "/arch", "expected one of x86_64, arm64, ppc64, s390x"},
     {"arch type", R"({"arch": 64})", "/arch", "expected a string, got 64"},
+    {"virt word", R"({"virt": "vbox"})", "/virt", "unknown value \"vbox\"; expected one of none, kvm"},
+    {"virt type", R"({"virt": true})", "/virt", "expected a string, got true"},
     {"block size power of two", R"({"block_size": "384M"})", "/block_size", "power of two"},
     {"block size section", R"({"arch": "s390x", "block_size": "128M"})", "/block_size",
      "multiple of the s390x section size 0x10000000"},
@@ -521,4 +523,10 @@ TEST_CASE("devices.json builds its devices", "[config][examples]") {
     CHECK(m.memmap_pages(72) == 512);
     CHECK(m.block_fault(36).migration_ms == -1);
     CHECK(m.blocks().at(74).unmovable);
+}
+
+TEST_CASE("virt names what udev's CONST{virt} answers", "[config]") {
+    CHECK(load_ok("{}").virt == "none");
+    CHECK(load_ok(R"({"virt": "kvm"})").virt == "kvm");
+    CHECK(load_ok(R"({"virt": "microsoft"})").virt == "microsoft");
 }

@@ -403,14 +403,29 @@ def write_config(directory, config, name="config.json"):
     return path
 
 
-def read_events(path):
-    """The daemon's --event-log: a list of dicts (seqnum, time, action, devpath, subsystem, env),
-    in file order; [] when the file does not exist yet."""
+def read_events(path, source="kernel"):
+    """The daemon's --event-log: a list of dicts (source, seqnum, time, monotonic_usec, action,
+    devpath, subsystem, env, and for udev lines rules, attr_writes, run, log) in file order,
+    only those of `source` ("kernel", "udev", or None for all); [] when the file does not exist
+    yet."""
     try:
         with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            events = [json.loads(line) for line in f if line.strip()]
     except FileNotFoundError:
         return []
+    return [e for e in events if source is None or e.get("source", "kernel") == source]
+
+
+def wait_until(predicate, seconds=20, interval=0.05, what="condition"):
+    """Polls `predicate` until it returns a true value (returned) or fails after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(interval)
 
 
 def block_of(event):

@@ -76,6 +76,9 @@ struct ParamsSpec {
 
 struct MachineSpec {
     Arch arch = Arch::X86_64;
+    // What the machine runs on, as systemd names it ("none", "kvm", "microsoft", ...): udev
+    // rules test it with CONST{virt}. The model itself does not depend on it.
+    std::string virt = "none";
     uint64_t block_size = 128ull << 20;
     std::vector<NodeSpec> nodes;
     std::vector<MemoryRangeSpec> memory;
