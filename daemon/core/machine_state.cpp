@@ -17,6 +17,19 @@ void MachineState::finish(WriteResult& r) {
     tree_.refresh(machine_, r.outcome.changes, realtime_ns(), r.invalidations);
 }
 
+hotplug::MachineSnapshot MachineState::snapshot() const {
+    std::shared_lock lock(data_);
+    return machine_.snapshot();
+}
+
+// An operation that failed without events or changes left the model as it was (the model
+// guarantees it), so only the others pay for a snapshot.
+void MachineState::persist(const WriteResult& r) {
+    if (!persist_hook_) return;
+    if (r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty()) return;
+    persist_hook_(snapshot());
+}
+
 void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
     if (!r.outcome.pending_offline_ms) return;
     const int64_t ms = *r.outcome.pending_offline_ms;
@@ -54,6 +67,7 @@ MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_vie
         std::unique_lock lock(data_);
         tree_.touch(machine_, ino, realtime_ns(), r.invalidations);
     }
+    persist(r);
     if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
     return r;
 }
@@ -84,6 +98,7 @@ MachineState::WriteResult MachineState::apply(
         finish(r);
     }
     settle_pending(r, waiter);
+    persist(r);
     if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
     return r;
 }

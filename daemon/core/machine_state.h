@@ -17,6 +17,7 @@ namespace hotplugfs {
 class MachineState {
 public:
     using EventHook = std::function<void(const std::vector<hotplug::Uevent>&)>;
+    using PersistHook = std::function<void(const hotplug::MachineSnapshot&)>;
 
     MachineState(hotplug::Machine machine, int64_t boot_ns);
 
@@ -52,10 +53,16 @@ public:
 
     // Called with every operation's events, in SEQNUM order, after the model changed.
     void set_event_hook(EventHook hook) { event_hook_ = std::move(hook); }
+    // Called after every operation that may have changed the model, with op_ held (so the
+    // next operation waits for it) and before the event hook (so no SEQNUM is ever seen that
+    // a restart could reuse). The snapshot is taken under the data lock.
+    void set_persist_hook(PersistHook hook) { persist_hook_ = std::move(hook); }
+    hotplug::MachineSnapshot snapshot() const;
     std::mutex& operation_lock() { return op_; }
 
 private:
     void finish(WriteResult& r);
+    void persist(const WriteResult& r);
     // Called with op_ held and data_ free: waits out a pending offline, then completes it or,
     // when interrupted, abandons it (EINTR, block online again) like the kernel's
     // "signal backoff".
@@ -66,6 +73,7 @@ private:
     hotplug::Machine machine_;        // guarded by data_ (writes also hold op_)
     fsmodel::Tree tree_;              // guarded by data_
     EventHook event_hook_;            // set before serving; called with op_ held
+    PersistHook persist_hook_;        // set before serving; called with op_ held
 };
 
 int64_t realtime_ns();

@@ -16,7 +16,9 @@
 #include "hotplug/block_table.h"
 #include "hotplug/changes.h"
 #include "hotplug/event.h"
+#include "hotplug/params.h"
 #include "hotplug/result.h"
+#include "hotplug/snapshot.h"
 #include "hotplug/spec.h"
 #include "hotplug/types.h"
 
@@ -71,21 +73,17 @@ struct NodeInfo {
     uint64_t memmap_pages = 0;        // memmaps carried by online blocks: present, not managed
 };
 
-struct Params {
-    OnlineType auto_online_blocks = OnlineType::Offline;
-    OnlinePolicy online_policy = OnlinePolicy::ContigZones;
-    unsigned auto_movable_ratio = 301;
-    bool auto_movable_numa_aware = true;
-    MemmapOnMemory memmap_on_memory = MemmapOnMemory::No;
-    bool movable_node = false;
-    bool probe = true;
-    bool memory_failure = false;
-    int crash_hotplug = -1;  // -1: no file
-};
+class SnapshotRestorer;
 
 class Machine {
 public:
     static Result<Machine> build(const MachineSpec& spec);
+    // The mutable state as plain data (hotplug/snapshot.h).
+    MachineSnapshot snapshot() const;
+    // The machine `spec` builds, brought to the state `snap` describes: indistinguishable
+    // from the machine the snapshot was taken of. EINVAL, with Error::field naming the
+    // offending field, when the snapshot is malformed or does not fit the spec.
+    static Result<Machine> restore(const MachineSpec& spec, const MachineSnapshot& snap);
 
     // --- queries ---
     Arch arch() const { return arch_; }
@@ -183,6 +181,7 @@ public:
     static std::string block_devpath(uint64_t block);
 
 private:
+    friend class SnapshotRestorer;
     Machine() = default;
 
     // How an offline may treat a block with a migration delay.

@@ -11,6 +11,9 @@ namespace hotplug {
 struct Error {
     int code = 0;         // positive errno, as the kernel would return it negated
     std::string message;  // what the kernel would log, for humans and D-Bus errors
+    // For errors about input data (a snapshot): where it is wrong, as a path like
+    // "/blocks/3/zone"; empty otherwise.
+    std::string field;
 };
 
 template <class T>

@@ -1,0 +1,248 @@
+// The state file's JSON: MachineSnapshot to text and back. The member names are the
+// snapshot's own (hotplug/snapshot.h), so an error Machine::restore reports for a field is
+// also the JSON Pointer of that field in the file. Decoding reuses the configuration
+// loader's value checks, so both files report problems alike.
+#include <charconv>
+#include <climits>
+#include <limits>
+
+#include "config/config_values.h"
+#include "state/state_file.h"
+
+namespace hotplugfs::state {
+namespace {
+
+using config::detail::Fields;
+using config::detail::Invalid;
+using config::detail::Json;
+using config::detail::Value;
+namespace cv = config::detail;
+
+Json encode_params(const hotplug::Params& p) {
+    Json j = Json::object();
+    j["auto_online_blocks"] = hotplug::online_type_name(p.auto_online_blocks);
+    j["online_policy"] = hotplug::online_policy_name(p.online_policy);
+    j["auto_movable_ratio"] = p.auto_movable_ratio;
+    j["auto_movable_numa_aware"] = p.auto_movable_numa_aware;
+    j["memmap_on_memory"] = hotplug::memmap_on_memory_name(p.memmap_on_memory);
+    j["movable_node"] = p.movable_node;
+    j["probe"] = p.probe;
+    j["memory_failure"] = p.memory_failure;
+    j["crash_hotplug"] = p.crash_hotplug < 0 ? Json(nullptr) : Json(p.crash_hotplug == 1);
+    return j;
+}
+
+// Written by hand rather than through Json objects: a machine of a million varied blocks has
+// as many runs, and this is ten times faster. Flags are written only when set.
+void append_run(std::string& out, const hotplug::BlockRun& r) {
+    char num[24];
+    auto append_number = [&](const char* key, uint64_t value) {
+        out += key;
+        out.append(num, std::to_chars(num, num + sizeof num, value).ptr);
+    };
+    append_number("{\"first\":", r.first);
+    append_number(",\"count\":", r.count);
+    append_number(",\"node\":", static_cast<uint64_t>(r.node));
+    out.append(",\"state\":\"").append(hotplug::block_state_name(r.state)).append("\"");
+    if (r.multi_zone) out += ",\"zone\":\"none\"";
+    else if (r.zone) out.append(",\"zone\":\"").append(hotplug::zone_name(*r.zone)).append("\"");
+    if (r.holes) out += ",\"holes\":true";
+    if (r.unmovable) out += ",\"unmovable\":true";
+    if (r.hotplugged) out += ",\"hotplugged\":true";
+    if (r.memmap) out += ",\"memmap\":true";
+    out += '}';
+}
+
+Json encode_faults(const hotplug::FaultsSnapshot& f) {
+    Json j = Json::object();
+    j["going_online_error"] = f.going_online_error;
+    j["going_offline_error"] = f.going_offline_error;
+    j["notifier_priority"] = f.notifier_priority;
+    Json migration = Json::array();
+    for (const auto& d : f.migration) migration.push_back(Json{{"block", d.block}, {"ms", d.ms}});
+    j["migration"] = std::move(migration);
+    j["poisoned_pfns"] = f.poisoned_pfns;
+    j["soft_offlined"] = f.soft_offlined;
+    return j;
+}
+
+// A JSON integer in [min, max].
+int64_t to_int(const Value& value, int64_t min, int64_t max) {
+    const Json& json = value.json();
+    if (!json.is_number_integer() ||
+        (json.is_number_unsigned() && json.get<uint64_t>() > static_cast<uint64_t>(max)))
+        value.fail("expected an integer from " + std::to_string(min) + " to " +
+                   std::to_string(max));
+    const auto number = json.get<int64_t>();
+    if (number < min || number > max)
+        value.fail(std::to_string(number) + " is out of range (" + std::to_string(min) + " to " +
+                   std::to_string(max) + ")");
+    return number;
+}
+
+int to_small_int(const Value& value) {
+    return static_cast<int>(to_int(value, std::numeric_limits<int>::min(),
+                                   std::numeric_limits<int>::max()));
+}
+
+hotplug::Params decode_params(const Value& value) {
+    const Fields f(value, {"auto_online_blocks", "online_policy", "auto_movable_ratio",
+                           "auto_movable_numa_aware", "memmap_on_memory", "movable_node",
+                           "probe", "memory_failure", "crash_hotplug"});
+    hotplug::Params p;
+    p.auto_online_blocks = cv::to_online_type(f.require("auto_online_blocks"));
+    p.online_policy = cv::to_online_policy(f.require("online_policy"));
+    p.auto_movable_ratio =
+        static_cast<unsigned>(cv::to_uint(f.require("auto_movable_ratio"), UINT_MAX));
+    p.auto_movable_numa_aware = cv::to_bool(f.require("auto_movable_numa_aware"));
+    p.memmap_on_memory = cv::to_memmap_on_memory(f.require("memmap_on_memory"));
+    p.movable_node = cv::to_bool(f.require("movable_node"));
+    p.probe = cv::to_bool(f.require("probe"));
+    p.memory_failure = cv::to_bool(f.require("memory_failure"));
+    const Value crash = f.require("crash_hotplug");
+    p.crash_hotplug = crash.json().is_null() ? -1 : cv::to_bool(crash) ? 1 : 0;
+    return p;
+}
+
+// Block states by their sysfs words: offline, online, going-offline.
+hotplug::BlockState to_block_state(const Value& value) {
+    const std::string& word = cv::to_string(value);
+    for (auto s : {hotplug::BlockState::Offline, hotplug::BlockState::Online,
+                   hotplug::BlockState::GoingOffline})
+        if (hotplug::block_state_name(s) == word) return s;
+    value.fail("unknown block state \"" + word + "\"; expected offline, online or going-offline");
+}
+
+hotplug::BlockRun decode_run(const Value& value) {
+    const Fields f(value, {"first", "count", "node", "state", "zone", "holes", "unmovable",
+                           "hotplugged", "memmap"});
+    hotplug::BlockRun r;
+    r.first = cv::to_uint(f.require("first"), UINT64_MAX);
+    r.count = cv::to_uint(f.require("count"), UINT64_MAX);
+    r.node = static_cast<int>(cv::to_uint(f.require("node"), UINT16_MAX));
+    r.state = to_block_state(f.require("state"));
+    if (auto zone = f.get("zone")) {
+        if (zone->json() == "none") r.multi_zone = true;
+        else r.zone = cv::to_zone(*zone);
+    }
+    auto flag = [&](const char* key) {
+        const auto v = f.get(key);
+        return v && cv::to_bool(*v);
+    };
+    r.holes = flag("holes");
+    r.unmovable = flag("unmovable");
+    r.hotplugged = flag("hotplugged");
+    r.memmap = flag("memmap");
+    return r;
+}
+
+hotplug::FaultsSnapshot decode_faults(const Value& value) {
+    const Fields f(value, {"going_online_error", "going_offline_error", "notifier_priority",
+                           "migration", "poisoned_pfns", "soft_offlined"});
+    hotplug::FaultsSnapshot out;
+    out.going_online_error = to_small_int(f.require("going_online_error"));
+    out.going_offline_error = to_small_int(f.require("going_offline_error"));
+    out.notifier_priority = to_small_int(f.require("notifier_priority"));
+    for (const Value& v : f.require("migration").elements()) {
+        const Fields d(v, {"block", "ms"});
+        out.migration.push_back(hotplug::MigrationDelay{
+            cv::to_uint(d.require("block"), UINT64_MAX),
+            to_int(d.require("ms"), -1, std::numeric_limits<int64_t>::max())});
+    }
+    for (const Value& v : f.require("poisoned_pfns").elements())
+        out.poisoned_pfns.push_back(cv::to_uint(v, UINT64_MAX));
+    out.soft_offlined = cv::to_uint(f.require("soft_offlined"), UINT64_MAX);
+    return out;
+}
+
+// The version is checked before anything else: another format's fields mean other things.
+void check_format(const Json& root) {
+    if (!root.is_object() || !root.contains("format")) return;  // reported with the rest
+    const Value format(root["format"], "/format");
+    if (!format.json().is_number_integer())
+        format.fail("expected the integer format version " + std::to_string(kFormat));
+    const auto version = format.json().get<int64_t>();
+    if (version != kFormat)
+        format.fail("format " + std::to_string(version) + " is not supported (this hotplugfsd "
+                    "reads format " + std::to_string(kFormat) + ")");
+}
+
+hotplug::MachineSnapshot decode_document(const Json& root) {
+    const Value top(root, "");
+    check_format(root);
+    const Fields doc(top, {"format", "arch", "block_size", "nodes", "seqnum", "params",
+                           "blocks", "devices", "faults"});
+    doc.require("format");
+    hotplug::MachineSnapshot s;
+    s.arch = cv::to_arch(doc.require("arch"));
+    s.block_size = cv::to_uint(doc.require("block_size"), UINT64_MAX);
+    s.nodes = cv::to_uint(doc.require("nodes"), UINT16_MAX);
+    s.seqnum = cv::to_uint(doc.require("seqnum"), UINT64_MAX);
+    s.params = decode_params(doc.require("params"));
+    for (const Value& v : doc.require("blocks").elements()) s.blocks.push_back(decode_run(v));
+    for (const Value& v : doc.require("devices").elements()) {
+        const Fields d(v, {"name", "plugged"});
+        s.devices.push_back(hotplug::DeviceSnapshot{cv::to_string(d.require("name")),
+                                                    cv::to_uint(d.require("plugged"), UINT64_MAX)});
+    }
+    s.faults = decode_faults(doc.require("faults"));
+    return s;
+}
+
+// nlohmann words syntax errors as "[json.exception.parse_error.101] parse error at line 3,
+// column 5: syntax error while ..."; the position becomes the path, the rest the reason.
+StateError syntax_error(const std::string& name, const Json::exception& error) {
+    std::string what = error.what();
+    constexpr std::string_view kAt = "parse error at ";
+    const size_t at = what.find(kAt);
+    const size_t colon = at == std::string::npos ? at : what.find(": ", at);
+    if (colon != std::string::npos) {
+        const size_t position = at + kAt.size();
+        return StateError{name, what.substr(position, colon - position),
+                          "not valid JSON (truncated or damaged?): " + what.substr(colon + 2)};
+    }
+    if (const size_t tag_end = what.find("] "); tag_end != std::string::npos)
+        what.erase(0, tag_end + 2);
+    return StateError{name, "/", what};
+}
+
+}  // namespace
+
+std::string encode(const hotplug::MachineSnapshot& s) {
+    Json doc = Json::object();
+    doc["format"] = kFormat;
+    doc["arch"] = hotplug::arch_name(s.arch);
+    doc["block_size"] = s.block_size;
+    doc["nodes"] = s.nodes;
+    doc["seqnum"] = s.seqnum;
+    doc["params"] = encode_params(s.params);
+    Json devices = Json::array();
+    for (const auto& d : s.devices) devices.push_back(Json{{"name", d.name}, {"plugged", d.plugged}});
+    doc["devices"] = std::move(devices);
+    doc["faults"] = encode_faults(s.faults);
+    // One member a line and one block run a line: small diffs, readable with any pager.
+    std::string text = "{\n";
+    for (const auto& [key, value] : doc.items())
+        text += "\"" + key + "\": " + value.dump() + ",\n";
+    text += "\"blocks\": [";
+    for (size_t i = 0; i < s.blocks.size(); ++i) {
+        text += i ? ",\n  " : "\n  ";
+        append_run(text, s.blocks[i]);
+    }
+    text += "\n]\n}\n";
+    return text;
+}
+
+std::variant<hotplug::MachineSnapshot, StateError> decode(std::string_view text,
+                                                          const std::string& name) {
+    try {
+        return decode_document(Json::parse(text));
+    } catch (const Invalid& invalid) {
+        return StateError{name, invalid.json_path.empty() ? "/" : invalid.json_path,
+                          invalid.reason};
+    } catch (const Json::exception& error) {
+        return syntax_error(name, error);
+    }
+}
+
+}  // namespace hotplugfs::state

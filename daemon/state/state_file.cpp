@@ -1,0 +1,171 @@
+// The state file on disk: the atomic, durable writer, the start-up load (restore or create)
+// and the persistence hook.
+#include "state/state_file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "sandbox/unique_fd.h"
+
+namespace hotplugfs::state {
+namespace {
+
+using sandbox::UniqueFd;
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+bool write_all(int fd, std::string_view text) {
+    while (!text.empty()) {
+        const ssize_t n = ::write(fd, text.data(), text.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        text.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+}
+
+// The directory part of `path` ("." for a bare name), where the temporary file must live for
+// rename() to replace `path` atomically.
+std::string directory_of(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Removes the temporary file unless it was renamed into place.
+struct TempFile {
+    std::string path;
+    bool keep = false;
+    ~TempFile() {
+        if (!path.empty() && !keep) ::unlink(path.c_str());
+    }
+};
+
+// nullopt with `missing` set when the file does not exist; an error for other failures.
+std::optional<std::string> read_file(const std::string& path, bool& missing, std::string& why) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    missing = !fd && errno == ENOENT;
+    if (!fd) {
+        why = errno_text("cannot open");
+        return std::nullopt;
+    }
+    std::string text;
+    char buf[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            why = errno_text("cannot read");
+            return std::nullopt;
+        }
+        if (n == 0) return text;
+        text.append(buf, static_cast<size_t>(n));
+    }
+}
+
+std::string base_name(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A daemon killed while writing leaves its temporary file (".NAME.XXXXXX") behind; the next
+// start removes such leftovers so they do not pile up.
+void remove_leftovers(const std::string& path) {
+    const std::string dir = directory_of(path), prefix = "." + base_name(path) + ".";
+    const std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+    if (!d) return;
+    while (const dirent* e = ::readdir(d.get())) {
+        const std::string_view name = e->d_name;
+        if (name.size() == prefix.size() + 6 && name.starts_with(prefix))
+            ::unlinkat(::dirfd(d.get()), e->d_name, 0);
+    }
+}
+
+}  // namespace
+
+std::string StateError::message() const {
+    std::string line = file + ": " + (json_path.empty() ? "" : json_path + ": ") + reason;
+    std::replace(line.begin(), line.end(), '\n', ' ');  // callers print exactly one line
+    return line;
+}
+
+std::string write_atomically(const std::string& path, std::string_view text) {
+    const std::string dir = directory_of(path);
+    TempFile temp{dir + "/." + base_name(path) + ".XXXXXX"};
+    UniqueFd fd(::mkostemp(temp.path.data(), O_CLOEXEC));
+    if (!fd) {
+        const std::string why = errno_text(("cannot create a temporary file in " + dir).c_str());
+        temp.path.clear();  // nothing was created
+        return why;
+    }
+    // mkostemp creates 0600; the state is no secret, the same as a file written with umask 022.
+    if (::fchmod(fd.get(), 0644) != 0) return errno_text("chmod");
+    if (!write_all(fd.get(), text)) return errno_text("write");
+    if (::fsync(fd.get()) != 0) return errno_text("fsync");
+    if (::close(fd.release()) != 0) return errno_text("close");
+    if (::rename(temp.path.c_str(), path.c_str()) != 0) return errno_text("rename");
+    temp.keep = true;
+    // The rename itself is durable only once the directory is.
+    UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dirfd || ::fsync(dirfd.get()) != 0) return errno_text(("fsync of " + dir).c_str());
+    return {};
+}
+
+std::variant<hotplug::Machine, StateError> open(const std::string& path,
+                                                const hotplug::MachineSpec& spec,
+                                                hotplug::Machine built) {
+    bool missing = false;
+    std::string why;
+    const auto text = read_file(path, missing, why);
+    if (!text && !missing) return StateError{path, "", why};
+    remove_leftovers(path);
+    if (!text) {
+        // A first start: the configuration's machine, and the file from now on.
+        if (std::string failed = write_atomically(path, encode(built.snapshot())); !failed.empty())
+            return StateError{path, "", "cannot create: " + failed};
+        return built;
+    }
+    auto decoded = decode(*text, path);
+    if (auto* err = std::get_if<StateError>(&decoded)) return *err;
+    auto restored = hotplug::Machine::restore(spec, std::get<hotplug::MachineSnapshot>(decoded));
+    if (!restored) {
+        const hotplug::Error& e = restored.error();
+        return StateError{path, e.field.empty() ? "/" : e.field,
+                          e.message + " (the state does not fit the configured machine)"};
+    }
+    return std::move(restored.value());
+}
+
+std::function<void(const hotplug::MachineSnapshot&)> persister(std::string path,
+                                                               hotplug::MachineSnapshot current) {
+    struct Saved {
+        std::string path;
+        hotplug::MachineSnapshot last;
+        bool failing = false;
+    };
+    auto saved = std::make_shared<Saved>(Saved{std::move(path), std::move(current)});
+    return [saved](const hotplug::MachineSnapshot& snap) {
+        if (snap == saved->last && !saved->failing) return;
+        if (std::string why = write_atomically(saved->path, encode(snap)); !why.empty()) {
+            // The operation itself succeeded; only its durability is lost. Keep retrying on
+            // every later operation, so the file catches up once the disk allows.
+            spdlog::error("state file {}: {}", saved->path, why);
+            saved->failing = true;
+            return;
+        }
+        if (saved->failing) spdlog::info("state file {}: written again", saved->path);
+        saved->failing = false;
+        saved->last = snap;
+    };
+}
+
+}  // namespace hotplugfs::state
