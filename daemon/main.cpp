@@ -3,6 +3,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,9 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
+#include "bus/bus_service.h"
 #include "config/config_loader.h"
 #include "core/machine_state.h"
 #include "events/event_log.h"
@@ -21,6 +24,7 @@
 #include "mount_guard.h"
 #include "options.h"
 #include "sandbox/udev_netlink.h"
+#include "state/state_file.h"
 
 namespace hotplugfs {
 namespace {
@@ -60,6 +64,14 @@ std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& p
         std::fprintf(stderr, "hotplugfsd: %s: %s\n", o.config.value_or("built-in machine").c_str(),
                      built.error().message.c_str());
         return std::nullopt;
+    }
+    if (o.state_file) {  // the saved machine, if there is one
+        auto opened = state::open(*o.state_file, spec, std::move(built.value()));
+        if (auto* err = std::get_if<state::StateError>(&opened)) {
+            std::fprintf(stderr, "hotplugfsd: %s\n", err->message().c_str());
+            return std::nullopt;
+        }
+        return std::get<hotplug::Machine>(std::move(opened));
     }
     return std::move(built.value());
 }
@@ -134,10 +146,36 @@ bool start_udev(const DaemonOptions& o, const Platform& platform, MachineState& 
     return true;
 }
 
+// The D-Bus API: always on the private socket in the runtime directory, on a bus if asked.
+std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, MachineState& state,
+                                           FuseServer& server, const std::string& mountpoint) {
+    const std::filesystem::path dir =
+        o.runtime_dir ? std::filesystem::path(*o.runtime_dir)
+                      : std::filesystem::path(mountpoint).parent_path();
+    if (o.runtime_dir) mkdir(dir.c_str(), 0755);  // one level, like systemd's RuntimeDirectory=
+    bus::Backend backend{
+        state, [&server](uint64_t ino, std::string_view data) { return server.write_file(ino, data); },
+        [&server](const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
+            return server.apply(op);
+        }};
+    const std::string socket = (dir / "bus").string();
+    try {
+        auto service = std::make_unique<bus::BusService>(std::move(backend),
+                                                         bus::BusService::Options{o.bus, socket});
+        service->start();
+        return service;
+    } catch (const std::exception& e) {
+        spdlog::error("D-Bus: {}", e.what());
+        return nullptr;
+    }
+}
+
 int serve(const DaemonOptions& o, hotplug::Machine machine, const Platform& platform,
           const std::string& mountpoint) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     MachineState state(std::move(machine), realtime_ns());
+    if (o.state_file)
+        state.set_persist_hook(hotplugfs::state::persister(*o.state_file, state.snapshot()));
     std::unique_ptr<EventLog> event_log;
     if (o.event_log) {
         try {
@@ -154,15 +192,19 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const Platform& plat
     FuseServer server(state, fuse_options);
     EmulatedUdev emulated;
     if (!start_udev(o, platform, state, server, event_log.get(), mountpoint, emulated)) return 1;
+    std::unique_ptr<bus::BusService> bus_service = start_bus(o, state, server, mountpoint);
+    if (!bus_service) return 1;
     state.set_event_hook([&](const std::vector<hotplug::Uevent>& events) {
         const int64_t now = realtime_ns(), mono = monotonic_us();
         for (const auto& e : events)
             spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
         if (event_log) event_log->append_kernel(events, now, mono);
         if (emulated.pipeline) emulated.pipeline->submit(events, now, mono);
+        bus_service->publish(events);
     });
     const int rc = server.run(mountpoint, [&] {
         if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
+        sd_notify(0, "READY=1");  // a no-op unless systemd (Type=notify) started us
         if (ready_fd >= 0) {
             detach_stdio();
             const char ok = 'R';
@@ -170,6 +212,7 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const Platform& plat
             close(ready_fd);
         }
     });
+    bus_service->stop();
     if (emulated.pipeline) emulated.pipeline->stop();
     if (o.pid_file) unlink(o.pid_file->c_str());
     return rc;

@@ -26,6 +26,16 @@ constexpr const char* kUsage =
     "  --log-level LEVEL  trace, debug, info, warn, error or off (default: info)\n"
     "  --log-file FILE    log here (default: stderr; nowhere once daemonized)\n"
     "  --event-log FILE   append every uevent to FILE as a JSON line\n"
+    "  --state FILE       keep the machine's state in FILE: restored on start (created\n"
+    "                     from the configuration if missing), rewritten atomically\n"
+    "                     after every change\n"
+    "\n"
+    "D-Bus (org.hotplugfs.HotplugFS, docs/dbus.md):\n"
+    "  --bus WHICH        also serve on a bus: system, session, none (default) or a\n"
+    "                     D-Bus address; the private socket RUNTIME_DIR/bus is always served\n"
+    "  --runtime-dir DIR  where the private socket lives (default: the directory that\n"
+    "                     holds MOUNTPOINT, so MOUNTPOINT=/run/hotplugfs/sys serves\n"
+    "                     /run/hotplugfs/bus)\n"
     "\n"
     "udev (off unless asked for; a bare machine behaves like a bare kernel):\n"
     "  --rules-dir DIR    apply the *.rules files of DIR to every uevent, like udevd;\n"
@@ -44,7 +54,8 @@ constexpr const char* kUsage =
 bool takes_value(std::string_view opt) {
     return opt == "--config" || opt == "--pid-file" || opt == "--log-level" ||
            opt == "--log-file" || opt == "--event-log" || opt == "--rules-dir" ||
-           opt == "--run-timeout" || opt == "--udev-netns";
+           opt == "--run-timeout" || opt == "--udev-netns" ||
+           opt == "--state" || opt == "--bus" || opt == "--runtime-dir";
 }
 
 ParsedOptions usage_error(const std::string& message) {
@@ -77,6 +88,9 @@ ParsedOptions parse_options(int argc, char** argv) {
         else if (arg == "--log-level") o.log_level = value;
         else if (arg == "--rules-dir") o.rules_dirs.push_back(value);
         else if (arg == "--udev-netns") o.udev_netns = value;
+        else if (arg == "--state") o.state_file = value;
+        else if (arg == "--bus") o.bus = value;
+        else if (arg == "--runtime-dir") o.runtime_dir = value;
         else if (arg == "--run-timeout") {
             char* end = nullptr;
             const double secs = std::strtod(value.c_str(), &end);

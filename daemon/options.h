@@ -13,6 +13,9 @@ struct DaemonOptions {
     std::optional<std::string> pid_file;
     std::optional<std::string> log_file;
     std::optional<std::string> event_log;
+    std::optional<std::string> state_file;  // --state: persist the machine there
+    std::string bus = "none";                // none, system, session or an address
+    std::optional<std::string> runtime_dir;  // default: the mount point's directory
     std::vector<std::string> rules_dirs;
     std::optional<std::string> udev_netns;
     long run_timeout_ms = 180000;

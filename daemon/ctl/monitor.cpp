@@ -1,10 +1,16 @@
 #include "ctl/monitor.h"
 
+#include "bus/bus_names.h"
+
 #include <fnmatch.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <atomic>
+#include <cstring>
+#include <memory>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,7 +24,7 @@ namespace hotplugfs::ctl {
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: hotplugctl monitor --event-log FILE [OPTIONS]\n"
+    "Usage: hotplugctl monitor [--event-log FILE] [OPTIONS]\n"
     "\n"
     "Print hotplugfsd's uevents as they happen, in the format of 'udevadm monitor': KERNEL\n"
     "lines when the emulated kernel emits an event, UDEV lines once the daemon's udev rules\n"
@@ -72,10 +78,6 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
             return std::nullopt;
         }
     }
-    if (o.event_log.empty()) {
-        std::fputs("hotplugctl monitor: --event-log FILE is required\n", stderr);
-        return std::nullopt;
-    }
     if (!o.kernel && !o.udev) o.kernel = o.udev = true;
     return o;
 }
@@ -88,6 +90,13 @@ bool wanted(const Options& o, const nlohmann::ordered_json& event) {
     for (const auto& pattern : o.subsystems)
         if (fnmatch(pattern.c_str(), subsystem.c_str(), 0) == 0) return true;
     return false;
+}
+
+void print_header(const Options& o) {
+    std::printf("monitor will print the received events for:\n%s%s\n",
+                o.udev ? "UDEV - the event which udev sends out after rule processing\n" : "",
+                o.kernel ? "KERNEL - the kernel uevent\n" : "");
+    std::fflush(stdout);
 }
 
 void print(const Options& o, const nlohmann::ordered_json& e) {
@@ -108,24 +117,69 @@ void print(const Options& o, const nlohmann::ordered_json& e) {
     std::fflush(stdout);
 }
 
+int on_uevent(sd_bus_message* m, void* userdata, sd_bus_error*) {
+    const Options& o = *static_cast<const Options*>(userdata);
+    uint64_t seqnum = 0;
+    const char *action = nullptr, *devpath = nullptr, *subsystem = nullptr;
+    if (sd_bus_message_read(m, "tsss", &seqnum, &action, &devpath, &subsystem) < 0) return 0;
+    nlohmann::ordered_json env = nlohmann::ordered_json::object();
+    if (sd_bus_message_enter_container(m, 'a', "{ss}") >= 0) {
+        const char *key = nullptr, *value = nullptr;
+        while (sd_bus_message_read(m, "{ss}", &key, &value) > 0) env[key] = value;
+        sd_bus_message_exit_container(m);
+    }
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);  // udevadm monitor stamps events when they arrive
+    const nlohmann::ordered_json e = {
+        {"source", "kernel"}, {"monotonic_usec", ts.tv_sec * 1000000LL + ts.tv_nsec / 1000},
+        {"action", action},   {"devpath", devpath}, {"subsystem", subsystem}, {"env", env}};
+    if (wanted(o, e)) print(o, e);
+    return 0;
+}
+
+int follow_signals(const Options& o, const GlobalOptions& global) {
+    std::unique_ptr<Client> client;
+    try {
+        client = std::make_unique<Client>(global.target);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hotplugctl monitor: %s\n", e.what());
+        return 1;
+    }
+    sd_bus* bus = client->bus();
+    int r = sd_bus_match_signal(bus, nullptr, nullptr, bus::kManagerPath, bus::kManagerInterface,
+                                "Uevent", on_uevent, const_cast<Options*>(&o));
+    if (r < 0) {
+        std::fprintf(stderr, "hotplugctl monitor: cannot subscribe: %s\n", std::strerror(-r));
+        return 1;
+    }
+    print_header(o);
+    while (!g_stop) {
+        r = sd_bus_process(bus, nullptr);
+        if (r < 0) {
+            std::fprintf(stderr, "hotplugctl monitor: %s\n", std::strerror(-r));
+            return 1;
+        }
+        if (r == 0) sd_bus_wait(bus, 200000);
+    }
+    return 0;
+}
+
 }  // namespace
 
-int monitor_main(int argc, char** argv) {
+int monitor_main(int argc, char** argv, const GlobalOptions& global) {
     int exit_code = 0;
     const std::optional<Options> o = parse(argc, argv, exit_code);
     if (!o) return exit_code;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (o->event_log.empty()) return follow_signals(*o, global);
     std::ifstream in(o->event_log);
     if (!in) {
         std::perror(("hotplugctl monitor: " + o->event_log).c_str());
         return 1;
     }
     if (!o->replay) in.seekg(0, std::ios::end);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    std::printf("monitor will print the received events for:\n%s%s\n",
-                o->udev ? "UDEV - the event which udev sends out after rule processing\n" : "",
-                o->kernel ? "KERNEL - the kernel uevent\n" : "");
-    std::fflush(stdout);
+    print_header(*o);
     std::string line, partial;
     while (!g_stop) {
         if (!std::getline(in, line)) {

@@ -69,18 +69,28 @@ void FuseServer::publish_pending(uint64_t ino, const fsmodel::Invalidations& inv
         store_async(ino, std::move(content));
 }
 
+// Nobody can interrupt an internal caller: it waits a slow offline out, or until shutdown.
+bool FuseServer::wait_internal(int64_t ms) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!stopping()) {
+        if (ms >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms >= 0 ? std::min<int64_t>(ms, 20) : 20));
+    }
+    return true;
+}
+
 long FuseServer::write_file(uint64_t ino, std::string_view data) {
     auto publish = [&](const fsmodel::Invalidations& inval) { publish_pending(ino, inval); };
-    // Nobody can interrupt an internal writer: it waits a slow offline out, or until shutdown.
-    auto wait = [&](int64_t ms) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-        while (!stopping()) {
-            if (ms >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
-            std::this_thread::sleep_for(std::chrono::milliseconds(ms >= 0 ? std::min<int64_t>(ms, 20) : 20));
-        }
-        return true;
-    };
+    auto wait = [&](int64_t ms) { return wait_internal(ms); };
     MachineState::WriteResult r = state_.write_file(ino, data, MachineState::Waiter{publish, wait});
+    notify(r.invalidations);
+    return r.result;
+}
+
+long FuseServer::apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
+    auto publish = [&](const fsmodel::Invalidations& inval) { notify(inval); };
+    auto wait = [&](int64_t ms) { return wait_internal(ms); };
+    MachineState::WriteResult r = state_.apply(op, MachineState::Waiter{publish, wait});
     notify(r.invalidations);
     return r.result;
 }

@@ -49,6 +49,9 @@ public:
     // One write() from inside the daemon (udev rules, the control plane), with the same
     // cache upkeep as a write through the mount. Returns bytes consumed or -errno.
     long write_file(uint64_t ino, std::string_view data);
+    // A model operation from inside the daemon (the control plane), with the same cache upkeep.
+    // Returns 0 or -errno.
+    long apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op);
 
     // Makes the intermediate state of a slow write to `ino` (going-offline) visible.
     void publish_pending(uint64_t ino, const fsmodel::Invalidations& inval);
@@ -72,6 +75,8 @@ public:
     const FuseOptions& options() const { return options_; }
 
 private:
+    bool wait_internal(int64_t ms) const;
+
     MachineState& state_;
     FuseOptions options_;
     KnownInodes known_;

@@ -373,5 +373,7 @@ def test_hotplugctl_monitor_prints_udevadm_format(daemon, tmp_path):
     assert f"KERNEL[" in text and f"] add      {devpath} (memory)\nACTION=add\n" in text
     assert f"UDEV  [" in text
     assert f"SEQNUM={online['seqnum']}\n" in text
-    r = hpfs.run([hotplugctl(), "monitor"])
-    assert r.returncode == 2 and "--event-log" in r.stderr
+    r = hpfs.run([hotplugctl(), "monitor", "--event-log"])
+    assert r.returncode == 2 and "--event-log needs a value" in r.stderr
+    r = hpfs.run([hotplugctl(), "--root", "/nonexistent", "monitor"])
+    assert r.returncode == 1 and "cannot reach hotplugfsd" in r.stderr

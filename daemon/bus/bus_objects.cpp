@@ -1,0 +1,250 @@
+#include "bus/bus_objects.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bus/bus_errors.h"
+#include "bus/method_support.h"
+#include "bus/bus_names.h"
+#include "hotplug/machine.h"
+
+namespace hotplugfs::bus {
+
+const char* const kParameterProperties[] = {"AutoOnlineBlocks", "OnlinePolicy",
+                                            "AutoMovableRatio", "AutoMovableNumaAware", nullptr};
+
+namespace {
+
+constexpr const char* kMem = "devices/system/memory/";
+constexpr const char* kParams = "module/memory_hotplug/parameters/";
+
+Backend& backend_of(void* userdata) { return *static_cast<Backend*>(userdata); }
+
+// Replies to a method whose effect is one write to a file of the tree.
+int reply_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const std::string& path,
+                const std::string& data) {
+    const long r = b.write_path(path, data);
+    if (r < 0) return set_errno_error(error, static_cast<int>(-r), path);
+    return sd_bus_reply_method_return(m, "");
+}
+
+std::string block_path(uint64_t block, const char* file) {
+    return std::string(kMem) + "memory" + std::to_string(block) + "/" + file;
+}
+
+std::string hex(uint64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+    return buf;
+}
+
+// --- Manager1 methods ----------------------------------------------------------------------------
+int method_probe(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    uint64_t address = 0;
+    if (int r = sd_bus_message_read(m, "t", &address); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    return reply_write(m, error, backend_of(userdata), std::string(kMem) + "probe", hex(address));
+}
+
+int method_online(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    uint64_t block = 0;
+    const char* type = nullptr;
+    if (int r = sd_bus_message_read(m, "ts", &block, &type); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    std::string word;
+    if (int r = online_word(type, word, error); r < 0) return r;
+    return reply_write(m, error, backend_of(userdata), block_path(block, "state"), word);
+}
+
+int method_offline(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    uint64_t block = 0;
+    if (int r = sd_bus_message_read(m, "t", &block); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    return reply_write(m, error, backend_of(userdata), block_path(block, "state"), "offline");
+}
+
+int method_set_parameter(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    const char* name = nullptr;
+    const char* value = nullptr;
+    if (int r = sd_bus_message_read(m, "ss", &name, &value); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    const std::string n = name;
+    if (n.empty() || n.find('/') != std::string::npos || n[0] == '.')
+        return set_errno_error(error, ENOENT, "parameter '" + n + "'");
+    const std::string path = n == "auto_online_blocks" ? std::string(kMem) + n : kParams + n;
+    return reply_write(m, error, backend_of(userdata), path, value);
+}
+
+std::string device_file(const char* name) {
+    return std::string("kernel/debug/hotplugfs/devices/") + name + "/plugged";
+}
+
+bool valid_device_name(const std::string& n) {
+    return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos;
+}
+
+// Plug (whole size), Unplug (0) and Resize (bytes) of a configured device.
+int device_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name,
+                 std::optional<uint64_t> bytes) {
+    if (!valid_device_name(name)) return set_errno_error(error, ENOENT, std::string("device ") + name);
+    uint64_t size = 0;
+    if (!bytes) {
+        const bool found = b.state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
+            for (const auto& d : mach.devices())
+                if (d.spec.name == name) return size = d.spec.size, true;
+            return false;
+        });
+        if (!found) return set_errno_error(error, ENOENT, std::string("device ") + name);
+    }
+    return reply_write(m, error, b, device_file(name), std::to_string(bytes.value_or(size)));
+}
+
+int method_plug_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    const char* name = nullptr;
+    if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    return device_write(m, error, backend_of(userdata), name, std::nullopt);
+}
+
+int method_unplug_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    const char* name = nullptr;
+    if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    return device_write(m, error, backend_of(userdata), name, uint64_t{0});
+}
+
+int method_resize_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    const char* name = nullptr;
+    uint64_t size = 0;
+    if (int r = sd_bus_message_read(m, "st", &name, &size); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    return device_write(m, error, backend_of(userdata), name, size);
+}
+
+int method_set_block_fault(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    uint64_t block = 0;
+    int unmovable = 0;
+    int64_t migration_ms = 0;
+    if (int r = sd_bus_message_read(m, "tbx", &block, &unmovable, &migration_ms); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    const long r = backend_of(userdata).apply([&](hotplug::Machine& mach) {
+        return mach.set_block_fault(block, hotplug::BlockFault{migration_ms, 0}, unmovable != 0);
+    });
+    if (r < 0) return set_errno_error(error, static_cast<int>(-r), "memory" + std::to_string(block));
+    return sd_bus_reply_method_return(m, "");
+}
+
+int method_set_notifier_error(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    const char* action = nullptr;
+    int32_t errnum = 0;
+    if (int r = sd_bus_message_read(m, "si", &action, &errnum); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    const std::string a = action;
+    if (a != "MEM_GOING_ONLINE" && a != "MEM_GOING_OFFLINE")
+        return set_errno_error(error, EINVAL, "notifier action '" + a + "'");
+    // The debugfs file takes the negative errno the notifier returns (0 disarms).
+    const std::string path = "kernel/debug/notifier-error-inject/memory/actions/" + a + "/error";
+    return reply_write(m, error, backend_of(userdata), path, std::to_string(-std::abs(errnum)));
+}
+
+int method_poison_page(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    uint64_t address = 0;
+    int hard = 0;
+    if (int r = sd_bus_message_read(m, "tb", &address, &hard); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    const std::string file = hard ? "hard_offline_page" : "soft_offline_page";
+    return reply_write(m, error, backend_of(userdata), std::string(kMem) + file, hex(address));
+}
+
+int method_get_state(sd_bus_message* m, void* userdata, sd_bus_error*) {
+    return sd_bus_reply_method_return(m, "s", state_json(backend_of(userdata)).c_str());
+}
+
+// --- Manager1 properties -------------------------------------------------------------------------
+int property_manager(sd_bus* /*bus*/, const char* /*path*/, const char* /*interface*/,
+                     const char* property, sd_bus_message* reply, void* userdata,
+                     sd_bus_error* /*error*/) {
+    return backend_of(userdata).state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
+        const std::string p = property;
+        const hotplug::Params& params = mach.params();
+        if (p == "BlockSize") return sd_bus_message_append(reply, "t", mach.block_size());
+        if (p == "Seqnum") return sd_bus_message_append(reply, "t", mach.last_seqnum());
+        if (p == "Blocks") return sd_bus_message_append(reply, "t", mach.blocks().count());
+        if (p == "Architecture")
+            return sd_bus_message_append(reply, "s", std::string(hotplug::arch_name(mach.arch())).c_str());
+        if (p == "AutoOnlineBlocks")
+            return sd_bus_message_append(
+                reply, "s", std::string(hotplug::online_type_name(params.auto_online_blocks)).c_str());
+        if (p == "OnlinePolicy")
+            return sd_bus_message_append(
+                reply, "s", std::string(hotplug::online_policy_name(params.online_policy)).c_str());
+        if (p == "AutoMovableRatio")
+            return sd_bus_message_append(reply, "u", params.auto_movable_ratio);
+        if (p == "AutoMovableNumaAware")
+            return sd_bus_message_append(reply, "b", params.auto_movable_numa_aware ? 1 : 0);
+        return -ENOENT;
+    });
+}
+
+const sd_bus_vtable kManagerVtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_PROPERTY("Architecture", "s", property_manager, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("BlockSize", "t", property_manager, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Blocks", "t", property_manager, 0, 0),
+    SD_BUS_PROPERTY("Seqnum", "t", property_manager, 0, 0),
+    SD_BUS_PROPERTY("AutoOnlineBlocks", "s", property_manager, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("OnlinePolicy", "s", property_manager, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("AutoMovableRatio", "u", property_manager, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("AutoMovableNumaAware", "b", property_manager, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_METHOD_WITH_NAMES("Probe", "t", SD_BUS_PARAM(address), "", , method_probe,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Online", "ts", SD_BUS_PARAM(block) SD_BUS_PARAM(type), "", ,
+                             method_online, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Offline", "t", SD_BUS_PARAM(block), "", , method_offline,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SetParameter", "ss", SD_BUS_PARAM(name) SD_BUS_PARAM(value), "", ,
+                             method_set_parameter, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("PlugDevice", "s", SD_BUS_PARAM(name), "", , method_plug_device,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("UnplugDevice", "s", SD_BUS_PARAM(name), "", , method_unplug_device,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ResizeDevice", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(size), "", ,
+                             method_resize_device, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SetBlockFault", "tbx",
+                             SD_BUS_PARAM(block) SD_BUS_PARAM(unmovable) SD_BUS_PARAM(migration_ms),
+                             "", , method_set_block_fault, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SetNotifierError", "si", SD_BUS_PARAM(action) SD_BUS_PARAM(errno),
+                             "", , method_set_notifier_error, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("PoisonPage", "tb", SD_BUS_PARAM(address) SD_BUS_PARAM(hard), "", ,
+                             method_poison_page, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetState", "", , "s", SD_BUS_PARAM(json), method_get_state,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_SIGNAL_WITH_NAMES("Uevent", "tsssa{ss}",
+                             SD_BUS_PARAM(seqnum) SD_BUS_PARAM(action) SD_BUS_PARAM(devpath)
+                                 SD_BUS_PARAM(subsystem) SD_BUS_PARAM(properties),
+                             0),
+    SD_BUS_SIGNAL_WITH_NAMES("DeviceChanged", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(plugged), 0),
+    SD_BUS_VTABLE_END};
+
+}  // namespace
+
+int add_block_objects(sd_bus* bus, Backend& backend);   // block_objects.cpp
+int add_device_objects(sd_bus* bus, Backend& backend);  // block_objects.cpp
+
+int add_objects(sd_bus* bus, Backend& backend) {
+    int r = sd_bus_add_object_vtable(bus, nullptr, kManagerPath, kManagerInterface, kManagerVtable,
+                                     &backend);
+    if (r < 0) return r;
+    if ((r = add_block_objects(bus, backend)) < 0) return r;
+    return add_device_objects(bus, backend);
+}
+
+}  // namespace hotplugfs::bus

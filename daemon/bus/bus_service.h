@@ -1,0 +1,82 @@
+// BusService: the D-Bus side of the daemon. One thread runs an sd-event loop serving
+//  - a bus connection (system, session or a given address) holding org.hotplugfs.HotplugFS,
+//    when asked for, and
+//  - always, a private peer-to-peer socket (sd-bus server mode) in the runtime directory, for
+//    containers and tests without a bus.
+// Method calls run on that thread. Signals (Uevent, DeviceChanged, PropertiesChanged) are
+// queued from any thread and sent from it, to every connection.
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/bus_backend.h"
+#include "hotplug/event.h"
+
+namespace hotplugfs::bus {
+
+class BusService {
+public:
+    struct Options {
+        std::string bus = "none";  // none, system, session, or a D-Bus address
+        std::string socket_path;   // the private socket; "" for none
+    };
+
+    // Connects, takes the bus name and listens; throws std::runtime_error with the reason.
+    BusService(Backend backend, Options options);
+    ~BusService();
+    BusService(const BusService&) = delete;
+    BusService& operator=(const BusService&) = delete;
+
+    void start();
+    void stop();
+
+    // From any thread, never blocking on the bus: uevents to signal.
+    void publish(const std::vector<hotplug::Uevent>& events);
+    // From any thread: the machine changed; parameters and devices are compared and the
+    // changes signalled.
+    void changed();
+
+private:
+    static int on_accept(sd_event_source* s, int fd, uint32_t revents, void* self);
+    static int on_wakeup(sd_event_source* s, int fd, uint32_t revents, void* self);
+    void connect_bus();
+    void listen_socket();
+    int serve_connection(sd_bus* bus);
+    void flush();
+    void emit_uevent(sd_bus* bus, const hotplug::Uevent& e);
+    void emit_changes();
+    void prune_peers();
+    std::vector<sd_bus*> connections() const;
+    // Parameters as one comparable text, and each device's plugged bytes.
+    using Watched = std::pair<std::string, std::vector<std::pair<std::string, uint64_t>>>;
+    Watched watched() const;
+
+    Backend backend_;
+    Options options_;
+    sd_event* event_ = nullptr;   // bus thread only after start()
+    sd_bus* bus_ = nullptr;       // the bus connection, or null
+    std::vector<sd_bus*> peers_;  // private socket clients; bus thread only
+    int listen_fd_ = -1;
+    int wake_fd_ = -1;  // eventfd: publish()/changed()/stop() wake the loop
+    sd_event_source* listen_source_ = nullptr;
+    sd_event_source* wake_source_ = nullptr;
+
+    std::mutex mu_;  // guards pending_, changed_, stopping_
+    std::deque<hotplug::Uevent> pending_;
+    bool changed_ = false;
+    bool stopping_ = false;
+
+    // What was last announced (bus thread only).
+    std::string last_params_;
+    std::vector<std::pair<std::string, uint64_t>> last_devices_;
+    std::thread thread_;
+};
+
+}  // namespace hotplugfs::bus

@@ -1,0 +1,56 @@
+#include "bus/method_support.h"
+
+#include <grp.h>
+
+#include <vector>
+
+#include "bus/bus_errors.h"
+#include "bus/bus_names.h"
+
+namespace hotplugfs::bus {
+namespace {
+
+// --- who may change the machine ----------------------------------------------------------------
+bool in_admin_group(sd_bus_creds* creds) {
+    group grp{};
+    group* found = nullptr;
+    std::vector<char> buf(4096);
+    if (getgrnam_r(kAdminGroup, &grp, buf.data(), buf.size(), &found) != 0 || !found) return false;
+    gid_t egid = 0;
+    if (sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == grp.gr_gid) return true;
+    const gid_t* gids = nullptr;
+    const int n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+    for (int i = 0; i < n; ++i)
+        if (gids[i] == grp.gr_gid) return true;
+    return false;
+}
+
+}  // namespace
+
+int require_admin(sd_bus_message* m, sd_bus_error* error) {
+    sd_bus_creds* creds = nullptr;
+    const uint64_t mask = SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+                          SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT;
+    int r = sd_bus_query_sender_creds(m, mask, &creds);
+    if (r < 0) return set_errno_error(error, EPERM, "cannot tell who is calling");
+    uid_t euid = 1;
+    const bool root = sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0;
+    const bool allowed = root || in_admin_group(creds);
+    sd_bus_creds_unref(creds);
+    if (allowed) return 0;
+    return set_errno_error(error, EPERM,
+                           std::string("only root and the group ") + kAdminGroup +
+                               " may change the machine");
+}
+
+// Online types as the state file takes them; "" and "online" are the kernel's default.
+int online_word(const char* type, std::string& out, sd_bus_error* error) {
+    const std::string t = type;
+    if (t.empty() || t == "online") out = "online";
+    else if (t == "kernel" || t == "online_kernel") out = "online_kernel";
+    else if (t == "movable" || t == "online_movable") out = "online_movable";
+    else return set_errno_error(error, EINVAL, "online type '" + t + "'");
+    return 0;
+}
+
+}  // namespace hotplugfs::bus

@@ -1,0 +1,301 @@
+// `hotplugctl run`: a program with the emulated memory sysfs in place of the host's.
+//
+// Process layout, chosen so that nothing outlives hotplugctl, even when it is SIGKILLed:
+//   hotplugctl ─┬─ hotplugfsd --foreground, in a mount namespace of its own (so its mount
+//               │    is seen nowhere else and vanishes with it); parent-death signal SIGTERM
+//               └─ joiner: enters the daemon's mount namespace, then a private copy with the
+//                  tree bound over /sys (and the daemon's network namespace with --netns);
+//                  parent-death signal SIGKILL
+//                   └─ init of a new PID namespace (parent-death SIGKILL): forwards signals
+//                       └─ CMD
+// When the init exits or is killed, the kernel kills everything left in its PID namespace.
+#include "ctl/run.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sandbox/emulated_sysfs.h"
+
+namespace hotplugfs::ctl {
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: hotplugctl run [--config FILE] [--rules-dir DIR]... [--netns] [--root DIR]\n"
+    "                      [--daemon PATH] -- COMMAND [ARGS...]\n"
+    "\n"
+    "Runs COMMAND in a private mount namespace where the emulated memory sysfs replaces\n"
+    "/sys/devices/system/memory, /sys/devices/system/node, /sys/bus/memory and\n"
+    "/sys/module/memory_hotplug (those the host has), and a PID namespace of its own. The\n"
+    "exit code is COMMAND's (128+N when a signal N ended it). When COMMAND ends, or\n"
+    "hotplugctl is killed, every process and mount it started is gone.\n"
+    "\n"
+    "  --config FILE    the machine (default: the built-in one)\n"
+    "  --rules-dir DIR  udev rules the daemon applies (repeatable)\n"
+    "  --netns          also a private network namespace where the daemon broadcasts its\n"
+    "                   events, so 'udevadm monitor' inside sees them\n"
+    "  --root DIR       use the daemon already serving DIR/sys instead of starting one\n"
+    "  --daemon PATH    the hotplugfsd to start (default: next to hotplugctl, else PATH)\n"
+    "Needs root (namespaces and FUSE).\n";
+
+struct RunOptions {
+    std::optional<std::string> config, root, daemon;
+    std::vector<std::string> rules_dirs;
+    bool netns = false;
+    std::vector<std::string> command;
+};
+
+std::optional<RunOptions> parse(int argc, char** argv, int& rc) {
+    RunOptions o;
+    rc = 2;
+    int i = 1;
+    for (; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::optional<std::string> {
+            if (i + 1 >= argc) return std::nullopt;
+            return std::string(argv[++i]);
+        };
+        std::optional<std::string> v;
+        if (a == "--") { ++i; break; }
+        if (a == "-h" || a == "--help") { std::fputs(kUsage, stdout); rc = 0; return std::nullopt; }
+        if (a == "--netns") { o.netns = true; continue; }
+        if (a != "--config" && a != "--rules-dir" && a != "--root" && a != "--daemon") break;
+        if (!(v = value())) {
+            std::fprintf(stderr, "hotplugctl run: %s needs a value\n", a.c_str());
+            return std::nullopt;
+        }
+        if (a == "--config") o.config = v;
+        else if (a == "--root") o.root = v;
+        else if (a == "--daemon") o.daemon = v;
+        else o.rules_dirs.push_back(*v);
+    }
+    for (; i < argc; ++i) o.command.emplace_back(argv[i]);
+    if (o.command.empty()) {
+        std::fputs("hotplugctl run: no COMMAND given\nTry 'hotplugctl run --help'.\n", stderr);
+        return std::nullopt;
+    }
+    return o;
+}
+
+std::string default_daemon() {
+    char self[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        const auto beside = std::filesystem::path(self).parent_path() / "hotplugfsd";
+        if (access(beside.c_str(), X_OK) == 0) return beside;
+    }
+    for (const char* dir : {"/usr/sbin", "/usr/local/sbin", "/sbin"}) {
+        const std::string p = std::string(dir) + "/hotplugfsd";
+        if (access(p.c_str(), X_OK) == 0) return p;
+    }
+    return "hotplugfsd";
+}
+
+// Where SIGTERM and SIGHUP are passed on to: hotplugctl -> joiner -> init -> command.
+volatile pid_t g_forward_to = -1;
+void forward(int sig) {
+    if (g_forward_to > 0) kill(g_forward_to, sig);
+}
+
+[[noreturn]] void child_fail(const char* what) {
+    const int e = errno;
+    dprintf(STDERR_FILENO, "hotplugctl run: %s: %s\n", what, strerror(e));
+    _exit(127);
+}
+
+int status_code(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 1;
+}
+
+pid_t start_daemon(const RunOptions& o, const std::string& root) {
+    std::vector<std::string> args{o.daemon.value_or(default_daemon()), "--foreground",
+                                  "--pid-file", root + "/pid", "--log-file", root + "/daemon.log"};
+    if (o.config) args.insert(args.end(), {"--config", *o.config});
+    for (const auto& d : o.rules_dirs) args.insert(args.end(), {"--rules-dir", d});
+    if (o.netns) args.insert(args.end(), {"--udev-netns", root + "/netns"});
+    args.push_back(root + "/sys");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid != 0) return pid;
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(1);
+    if (unshare(CLONE_NEWNS) != 0) child_fail("unshare(CLONE_NEWNS)");
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail("mount");
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0) dup2(null, STDIN_FILENO), dup2(null, STDOUT_FILENO);
+    execvp(argv[0], argv.data());
+    child_fail(argv[0]);
+}
+
+// Waits until the daemon wrote its PID file (it does once the mount answers).
+bool wait_ready(pid_t daemon, const std::string& root) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (waitpid(daemon, &status, WNOHANG) == daemon) return false;
+        if (access((root + "/pid").c_str(), F_OK) == 0) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
+// The init of the command's PID namespace: runs COMMAND, passes signals on, returns its status.
+[[noreturn]] void run_init(const std::vector<std::string>& command) {
+    // A fresh /proc, so the command sees its own PID namespace (failure is not fatal).
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+    std::vector<char*> argv;
+    for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    const pid_t child = fork();
+    if (child == 0) {
+        for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP}) signal(sig, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, nullptr);
+        execvp(argv[0], argv.data());
+        child_fail(argv[0]);
+    }
+    if (child < 0) child_fail("fork");
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&all, &sig) != 0) continue;
+        // A terminal's SIGINT and SIGQUIT reach the command through its process group already.
+        if (sig == SIGINT || sig == SIGQUIT) continue;
+        if (sig != SIGCHLD) {
+            kill(child, sig);
+            continue;
+        }
+        int status = 0;
+        pid_t done;
+        while ((done = waitpid(-1, &status, WNOHANG)) > 0)
+            if (done == child) _exit(status_code(status));
+    }
+}
+
+// The joiner: the daemon's namespaces (when we started it), then the emulated /sys.
+pid_t start_command(const RunOptions& o, const std::string& tree_root, pid_t daemon,
+                    const std::string& netns) {
+    const sandbox::EmulatedSysfs sysfs(tree_root);
+    const std::string mntns = daemon > 0 ? "/proc/" + std::to_string(daemon) + "/ns/mnt" : "";
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid != 0) return pid;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(1);
+    if (!mntns.empty()) {
+        const int fd = open(mntns.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNS) != 0) child_fail("joining the daemon's mounts");
+        close(fd);
+    }
+    if (!netns.empty()) {
+        const int fd = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) child_fail("joining the network namespace");
+        close(fd);
+    }
+    const auto entered = sysfs.enter();
+    if (entered.error) {
+        errno = entered.error;
+        child_fail("binding the emulated sysfs over /sys");
+    }
+    if (unshare(CLONE_NEWPID) != 0) child_fail("unshare(CLONE_NEWPID)");
+    const pid_t init = fork();
+    if (init == 0) {
+        // Its parent lives outside the new PID namespace, so getppid() reads 0 here: the
+        // parent-death signal alone guards against the parent being gone already.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(1);
+        run_init(o.command);
+    }
+    if (init < 0) child_fail("fork");
+    g_forward_to = init;  // SIGTERM and SIGHUP from hotplugctl go on to the init
+    int status = 0;
+    while (waitpid(init, &status, 0) < 0 && errno == EINTR) {}
+    _exit(status_code(status));
+}
+
+void stop_daemon(pid_t daemon) {
+    if (daemon <= 0) return;
+    kill(daemon, SIGTERM);
+    for (int i = 0; i < 1000; ++i) {
+        int status = 0;
+        if (waitpid(daemon, &status, WNOHANG) == daemon) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill(daemon, SIGKILL);
+    waitpid(daemon, nullptr, 0);
+}
+
+
+}  // namespace
+
+int run_main(int argc, char** argv) {
+    int rc = 0;
+    const std::optional<RunOptions> o = parse(argc, argv, rc);
+    if (!o) return rc;
+    if (geteuid() != 0) {
+        std::fputs("hotplugctl run: needs root (mount namespaces and FUSE)\n", stderr);
+        return 1;
+    }
+    std::string root, tree_root;
+    pid_t daemon = -1;
+    if (o->root) {
+        tree_root = *o->root + "/sys";
+    } else {
+        char tmpl[] = "/tmp/hotplugctl-run-XXXXXX";
+        if (!mkdtemp(tmpl)) return std::perror("hotplugctl run: mkdtemp"), 1;
+        root = tmpl;
+        tree_root = root + "/sys";
+        mkdir(tree_root.c_str(), 0755);
+        daemon = start_daemon(*o, root);
+        if (daemon < 0 || !wait_ready(daemon, root)) {
+            std::fprintf(stderr, "hotplugctl run: the daemon did not start; its log:\n");
+            std::ifstream log(root + "/daemon.log");
+            std::fputs(std::string(std::istreambuf_iterator<char>(log), {}).c_str(), stderr);
+            stop_daemon(daemon);
+            std::filesystem::remove_all(root);
+            return 1;
+        }
+    }
+    const std::string netns = o->netns && !root.empty() ? root + "/netns" : "";
+    // A terminal's SIGINT and SIGQUIT go to the whole process group, the command included:
+    // they are its to handle. SIGTERM and SIGHUP are passed down.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGTERM, forward);
+    signal(SIGHUP, forward);
+    const pid_t joiner = start_command(*o, tree_root, daemon, netns);
+    g_forward_to = joiner;
+    int status = 0;
+    while (waitpid(joiner, &status, 0) < 0 && errno == EINTR) {}
+    stop_daemon(daemon);
+    if (!root.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(root, ec);
+    }
+    return status_code(status);
+}
+
+}  // namespace hotplugfs::ctl

@@ -1,0 +1,212 @@
+"""The D-Bus API (docs/dbus.md) on a private dbus-daemon started by each test, and on the
+daemon's private peer-to-peer socket: every method through busctl, errors that carry the errno,
+callers checked by credentials (root may change the machine, nobody may only read), and Uevent
+signals with the event log's SEQNUMs."""
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import shutil
+import time
+
+import pytest
+
+import hpfs
+
+REPO = hpfs.REPO
+DEVICES_CONFIG = os.path.join(REPO, "examples", "devices.json")
+NAME = "org.hotplugfs.HotplugFS"
+PATH = "/org/hotplugfs/HotplugFS"
+IFACE = "org.hotplugfs.Manager1"
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+"""
+
+
+@pytest.fixture
+def private_bus():
+    """A dbus-daemon of this test only; yields its address. Stopped by PID afterwards."""
+    directory = tempfile.mkdtemp(prefix=hpfs.TEMP_PREFIX + "bus-")
+    os.chmod(directory, 0o755)  # `nobody` must reach the socket
+    config = os.path.join(directory, "bus.conf")
+    with open(config, "w") as f:
+        f.write(BUS_CONFIG.format(socket=os.path.join(directory, "bus.sock")))
+    r = subprocess.run(["dbus-daemon", f"--config-file={config}", "--fork", "--print-address=1",
+                        "--print-pid=1"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    address, pid = r.stdout.split()[:2]
+    pid = int(pid)
+    start = hpfs.proc_stat(pid)[1]
+    try:
+        yield address
+    finally:
+        if hpfs.process_running(pid, start):
+            os.kill(pid, signal.SIGTERM)
+            hpfs.wait_exit(pid, start, 5)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def busctl(address, *args, user=None):
+    cmd = ["busctl", f"--address={address}", *args]
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user if user != 'nobody' else 'nogroup'}",
+               "--clear-groups", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=hpfs.TOOL_ENV)
+
+
+def call(address, method, signature="", *args, user=None):
+    return busctl(address, "call", NAME, PATH, IFACE, method,
+                  *([signature, *map(str, args)] if signature else []), user=user)
+
+
+@pytest.fixture
+def served(daemon, private_bus, tmp_path):
+    log = str(tmp_path / "events.jsonl")
+    d = daemon(config=DEVICES_CONFIG, extra_args=("--bus", private_bus, "--event-log", log))
+    return d, private_bus, log
+
+
+def test_introspection_shows_the_api(served):
+    d, bus, _ = served
+    r = busctl(bus, "introspect", NAME, PATH)
+    assert r.returncode == 0, r.stderr
+    for member in ("Probe", "Online", "Offline", "SetParameter", "PlugDevice", "UnplugDevice",
+                   "ResizeDevice", "SetBlockFault", "SetNotifierError", "PoisonPage", "GetState",
+                   "Uevent", "DeviceChanged", "AutoOnlineBlocks", "BlockSize"):
+        assert f".{member} " in r.stdout, member
+    r = busctl(bus, "tree", NAME)
+    assert r.returncode == 0, r.stderr
+    assert f"{PATH}/block/memory72" in r.stdout
+    assert f"{PATH}/device/dimm1" in r.stdout
+
+
+def test_busctl_calls_every_method(served):
+    d, bus, _ = served
+    ok = lambda r: r.returncode == 0 or pytest.fail(r.stderr)  # noqa: E731
+    # Blocks: memory81 belongs to the unplugged dimm1; plug it first.
+    ok(call(bus, "PlugDevice", "s", "dimm1"))
+    assert d.read("kernel/debug/hotplugfs/devices/dimm1/plugged") == b"1073741824\n"
+    ok(call(bus, "Offline", "t", 81))
+    assert d.state(81) == b"offline\n"
+    ok(call(bus, "Online", "ts", 81, "movable"))
+    assert d.read_mem("memory81/valid_zones") == b"Movable\n"
+    ok(call(bus, "Offline", "t", 81))
+    ok(call(bus, "UnplugDevice", "s", "dimm1"))
+    assert not os.path.exists(d.block(81))
+    ok(call(bus, "ResizeDevice", "st", "vmem0", 2 << 30))
+    assert d.read("kernel/debug/hotplugfs/devices/vmem0/plugged") == b"2147483648\n"
+    ok(call(bus, "SetParameter", "ss", "auto_movable_ratio", "150"))
+    assert d.read(f"{hpfs.PARAMS}/auto_movable_ratio") == b"150\n"
+    ok(call(bus, "SetParameter", "ss", "auto_online_blocks", "offline"))
+    assert d.read_mem("auto_online_blocks") == b"offline\n"
+    ok(call(bus, "Probe", "t", 0x200000000))
+    assert d.state(64) == b"offline\n"
+    ok(call(bus, "SetBlockFault", "tbx", 64, "true", 0))
+    r = call(bus, "Online", "ts", 64, "")
+    ok(r)
+    r = call(bus, "Offline", "t", 64)
+    assert r.returncode != 0 and "Device or resource busy" in r.stderr
+    ok(call(bus, "SetNotifierError", "si", "MEM_GOING_ONLINE", 12))
+    assert d.read(f"{hpfs.INJECT}/MEM_GOING_ONLINE/error") == b"-12\n"
+    ok(call(bus, "SetNotifierError", "si", "MEM_GOING_ONLINE", 0))
+    r = call(bus, "GetState")
+    ok(r)
+    state = json.loads(json.loads(r.stdout.split(" ", 1)[1]))
+    assert state["block_size"] == hpfs.BLOCK_SIZE
+    assert {dev["name"]: dev["plugged"] for dev in state["devices"]}["vmem0"] == 2 << 30
+    assert state["parameters"]["auto_movable_ratio"] == 150
+    ok(call(bus, "PoisonPage", "tb", 64 * hpfs.BLOCK_SIZE, "false"))
+    # Per-object interfaces.
+    r = busctl(bus, "get-property", NAME, f"{PATH}/block/memory72", "org.hotplugfs.MemoryBlock1",
+               "State")
+    assert r.stdout.strip() == 's "offline"', r.stdout + r.stderr
+    r = busctl(bus, "call", NAME, f"{PATH}/block/memory72", "org.hotplugfs.MemoryBlock1",
+               "Online", "s", "movable")
+    ok(r)
+    assert d.read_mem("memory72/valid_zones") == b"Movable\n"
+    ok(busctl(bus, "call", NAME, f"{PATH}/block/memory72", "org.hotplugfs.MemoryBlock1",
+              "Offline"))
+    assert d.state(72) == b"offline\n"
+    r = busctl(bus, "get-property", NAME, f"{PATH}/device/vmem0", "org.hotplugfs.MemoryDevice1",
+               "Plugged")
+    assert r.stdout.strip() == f"t {2 << 30}"
+    r = busctl(bus, "get-property", NAME, PATH, IFACE, "AutoMovableRatio")
+    assert r.stdout.strip() == "u 150"
+
+
+def test_errors_carry_the_errno(served):
+    d, bus, _ = served
+    r = subprocess.run(["dbus-send", f"--bus={bus}", "--print-reply", f"--dest={NAME}", PATH,
+                        f"{IFACE}.Online", "uint64:40", "string:"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "org.hotplugfs.Error.EINVAL" in r.stderr, r.stderr
+    assert "Invalid argument" in r.stderr
+    r = subprocess.run(["dbus-send", f"--bus={bus}", "--print-reply", f"--dest={NAME}", PATH,
+                        f"{IFACE}.PlugDevice", "string:nosuch"],
+                       capture_output=True, text=True, timeout=30)
+    assert "org.hotplugfs.Error.ENOENT" in r.stderr, r.stderr
+
+
+def test_unprivileged_callers_may_read_but_not_change(served):
+    d, bus, _ = served
+    r = call(bus, "GetState", user="nobody")
+    assert r.returncode == 0, r.stderr
+    r = busctl(bus, "get-property", NAME, PATH, IFACE, "BlockSize", user="nobody")
+    assert r.stdout.strip() == f"t {hpfs.BLOCK_SIZE}"
+    r = call(bus, "Online", "ts", 76, "", user="nobody")
+    assert r.returncode != 0 and "only root" in r.stderr, r.stderr
+    assert d.state(76) == b"offline\n"
+    r = busctl(bus, "call", NAME, f"{PATH}/block/memory76", "org.hotplugfs.MemoryBlock1",
+               "Online", "s", "", user="nobody")
+    assert r.returncode != 0 and "only root" in r.stderr, r.stderr
+    assert d.state(76) == b"offline\n"
+    # The same over the private socket (no bus daemon: the socket peer's credentials).
+    os.chmod(d.root, 0o755)
+    p2p = f"unix:path={d.root}/bus"
+    assert call(p2p, "GetState", user="nobody").returncode == 0
+    r = call(p2p, "Online", "ts", 76, "", user="nobody")
+    assert r.returncode != 0 and "only root" in r.stderr, r.stderr
+    assert d.state(76) == b"offline\n"
+    r = call(p2p, "Online", "ts", 76, "")
+    assert r.returncode == 0, r.stderr
+    assert d.state(76) == b"online\n"
+
+
+def test_uevent_signals_carry_the_event_logs_seqnums(served, tmp_path):
+    d, bus, log = served
+    ctl = os.path.join(os.path.dirname(hpfs.daemon_executable()), "hotplugctl")
+    out = open(tmp_path / "monitor.out", "w")
+    mon = subprocess.Popen([ctl, "--address", bus, "monitor", "--property"], stdout=out,
+                           stderr=subprocess.STDOUT)
+    try:
+        hpfs.wait_until(lambda: "KERNEL - the kernel uevent" in (tmp_path / "monitor.out").read_text(),
+                        what="hotplugctl monitor to start")
+        time.sleep(0.2)
+        assert call(bus, "PlugDevice", "s", "dimm1").returncode == 0
+        events = hpfs.wait_until(lambda: [e for e in hpfs.read_events(log) if e["action"] == "add"],
+                                 what="add events in the log")
+        want = [e["seqnum"] for e in hpfs.read_events(log)]
+        hpfs.wait_until(lambda: all(f"SEQNUM={s}\n" in (tmp_path / "monitor.out").read_text()
+                                    for s in want), what="every SEQNUM as a signal")
+        assert len(events) == 8  # dimm1: 1 GiB of 128 MiB blocks
+    finally:
+        mon.send_signal(signal.SIGINT)
+        mon.wait(timeout=10)
+        out.close()
+    text = (tmp_path / "monitor.out").read_text()
+    assert "] add      /devices/system/memory/memory80 (memory)" in text
