@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "bus/bus_service.h"
@@ -48,7 +50,8 @@ bool setup_logging(const DaemonOptions& o) {
     return true;
 }
 
-std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& platform) {
+std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& platform,
+                                            hotplug::MachineSpec& loaded_spec) {
     hotplug::MachineSpec spec = hotplug::default_machine_spec();
     if (o.config) {
         auto loaded = config::load_config_file(*o.config);
@@ -59,6 +62,7 @@ std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& p
         spec = std::get<hotplug::MachineSpec>(std::move(loaded));
     }
     platform = Platform{spec.arch, spec.virt};
+    loaded_spec = spec;
     auto built = hotplug::Machine::build(spec);
     if (!built) {
         std::fprintf(stderr, "hotplugfsd: %s: %s\n", o.config.value_or("built-in machine").c_str(),
@@ -147,8 +151,40 @@ bool start_udev(const DaemonOptions& o, const Platform& platform, MachineState& 
 }
 
 // The D-Bus API: always on the private socket in the runtime directory, on a bus if asked.
-std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, MachineState& state,
-                                           FuseServer& server, const std::string& mountpoint) {
+// Load for the bus: a state file of this configuration replaces the running machine. SEQNUMs
+// never go back, whatever the file says.
+int load_state(const std::string& file, const hotplug::MachineSpec& spec, MachineState& state,
+               FuseServer& server, std::string& why) {
+    std::ifstream in(file);
+    if (!in) {
+        const int e = errno ? errno : EIO;
+        why = file + ": " + std::strerror(e);
+        return -e;
+    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto decoded = state::decode(text, file);
+    if (auto* err = std::get_if<state::StateError>(&decoded)) {
+        why = err->message();
+        return -EINVAL;
+    }
+    auto& snapshot = std::get<hotplug::MachineSnapshot>(decoded);
+    snapshot.seqnum = std::max(snapshot.seqnum, state.read([](const hotplug::Machine& m,
+                                                               const fsmodel::Tree&) {
+        return m.last_seqnum();
+    }));
+    auto restored = hotplug::Machine::restore(spec, snapshot);
+    if (!restored) {
+        const hotplug::Error& e = restored.error();
+        why = file + ": " + (e.field.empty() ? "" : e.field + ": ") + e.message;
+        return -EINVAL;
+    }
+    server.notify(state.replace(std::move(restored.value())).invalidations);
+    return 0;
+}
+
+std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, const hotplug::MachineSpec& spec,
+                                           MachineState& state, FuseServer& server,
+                                           const std::string& mountpoint) {
     const std::filesystem::path dir =
         o.runtime_dir ? std::filesystem::path(*o.runtime_dir)
                       : std::filesystem::path(mountpoint).parent_path();
@@ -157,6 +193,12 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, MachineState&
         state, [&server](uint64_t ino, std::string_view data) { return server.write_file(ino, data); },
         [&server](const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
             return server.apply(op);
+        },
+        [&state](const std::string& file) {
+            return state::write_atomically(file, state::encode(state.snapshot()));
+        },
+        [&spec, &state, &server](const std::string& file, std::string& why) {
+            return load_state(file, spec, state, server, why);
         }};
     const std::string socket = (dir / "bus").string();
     try {
@@ -170,7 +212,8 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, MachineState&
     }
 }
 
-int serve(const DaemonOptions& o, hotplug::Machine machine, const Platform& platform,
+int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::MachineSpec& spec,
+          const Platform& platform,
           const std::string& mountpoint) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     MachineState state(std::move(machine), realtime_ns());
@@ -192,7 +235,7 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const Platform& plat
     FuseServer server(state, fuse_options);
     EmulatedUdev emulated;
     if (!start_udev(o, platform, state, server, event_log.get(), mountpoint, emulated)) return 1;
-    std::unique_ptr<bus::BusService> bus_service = start_bus(o, state, server, mountpoint);
+    std::unique_ptr<bus::BusService> bus_service = start_bus(o, spec, state, server, mountpoint);
     if (!bus_service) return 1;
     state.set_event_hook([&](const std::vector<hotplug::Uevent>& events) {
         const int64_t now = realtime_ns(), mono = monotonic_us();
@@ -202,6 +245,7 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const Platform& plat
         if (emulated.pipeline) emulated.pipeline->submit(events, now, mono);
         bus_service->publish(events);
     });
+    state.set_change_hook([&] { bus_service->changed(); });
     const int rc = server.run(mountpoint, [&] {
         if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
         sd_notify(0, "READY=1");  // a no-op unless systemd (Type=notify) started us
@@ -243,7 +287,8 @@ int main(int argc, char** argv) {
     const DaemonOptions& o = *parsed.options;
     if (!setup_logging(o)) return 2;
     Platform platform;
-    auto machine = load_machine(o, platform);
+    hotplug::MachineSpec spec;
+    auto machine = load_machine(o, platform, spec);
     if (!machine) return 2;
     char resolved[PATH_MAX];
     if (!realpath(o.mountpoint.c_str(), resolved)) {
@@ -260,5 +305,5 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (!check_rules_dirs(o)) return 2;
-    return serve(o, std::move(*machine), platform, mountpoint);
+    return serve(o, std::move(*machine), spec, platform, mountpoint);
 }

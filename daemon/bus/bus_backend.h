@@ -18,6 +18,11 @@ struct Backend {
     // A model operation: 0 or -errno.
     std::function<long(const std::function<hotplug::Outcome(hotplug::Machine&)>& op)> apply;
 
+    // Writes the machine's state to a file (docs/state.md): "" or why it failed.
+    std::function<std::string(const std::string& file)> save;
+    // Replaces the machine by the state in a file: 0, or -errno with `why` set.
+    std::function<int(const std::string& file, std::string& why)> load;
+
     // Writes `data` to the file at `path`; -ENOENT when it does not exist.
     long write_path(const std::string& path, std::string_view data) const {
         const auto ino = state.resolve(path);

@@ -161,6 +161,31 @@ int method_poison_page(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return reply_write(m, error, backend_of(userdata), std::string(kMem) + file, hex(address));
 }
 
+int method_save(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    const char* file = nullptr;
+    if (int r = sd_bus_message_read(m, "s", &file); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    if (file[0] != '/') return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
+    if (const std::string why = backend_of(userdata).save(file); !why.empty()) {
+        sd_bus_error_set(error, error_name(EIO).c_str(), why.c_str());
+        return -EIO;
+    }
+    return sd_bus_reply_method_return(m, "");
+}
+
+int method_load(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    const char* file = nullptr;
+    if (int r = sd_bus_message_read(m, "s", &file); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    if (file[0] != '/') return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
+    std::string why;
+    if (const int r = backend_of(userdata).load(file, why); r < 0) {
+        sd_bus_error_set(error, error_name(-r).c_str(), why.c_str());
+        return r;
+    }
+    return sd_bus_reply_method_return(m, "");
+}
+
 int method_get_state(sd_bus_message* m, void* userdata, sd_bus_error*) {
     return sd_bus_reply_method_return(m, "s", state_json(backend_of(userdata)).c_str());
 }
@@ -226,6 +251,10 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD_WITH_NAMES("PoisonPage", "tb", SD_BUS_PARAM(address) SD_BUS_PARAM(hard), "", ,
                              method_poison_page, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("GetState", "", , "s", SD_BUS_PARAM(json), method_get_state,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Save", "s", SD_BUS_PARAM(file), "", , method_save,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Load", "s", SD_BUS_PARAM(file), "", , method_load,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("Uevent", "tsssa{ss}",
                              SD_BUS_PARAM(seqnum) SD_BUS_PARAM(action) SD_BUS_PARAM(devpath)

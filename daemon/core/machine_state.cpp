@@ -25,9 +25,9 @@ hotplug::MachineSnapshot MachineState::snapshot() const {
 // An operation that failed without events or changes left the model as it was (the model
 // guarantees it), so only the others pay for a snapshot.
 void MachineState::persist(const WriteResult& r) {
-    if (!persist_hook_) return;
     if (r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty()) return;
-    persist_hook_(snapshot());
+    if (persist_hook_) persist_hook_(snapshot());
+    if (change_hook_) change_hook_();
 }
 
 void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
@@ -69,6 +69,30 @@ MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_vie
     }
     persist(r);
     if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
+    return r;
+}
+
+MachineState::WriteResult MachineState::replace(hotplug::Machine next) {
+    std::lock_guard op(op_);
+    WriteResult r;
+    {
+        std::unique_lock lock(data_);
+        hotplug::ChangeSet& c = r.outcome.changes;
+        const hotplug::BlockTable& before = machine_.blocks();
+        for (auto id = before.next_present(0); id; id = before.next_present(*id + 1)) {
+            if (next.blocks().present(*id))
+                c.blocks.push_back(*id);
+            else
+                c.removed.push_back({*id, before.at(*id).node});
+        }
+        for (auto id = next.blocks().next_present(0); id; id = next.blocks().next_present(*id + 1))
+            if (!before.present(*id)) c.added.push_back(*id);
+        for (const auto& n : next.nodes()) c.nodes.push_back(n.spec.id);
+        c.all_valid_zones = c.node_masks = c.params = true;
+        machine_ = std::move(next);
+        finish(r);
+    }
+    persist(r);
     return r;
 }
 

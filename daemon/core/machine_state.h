@@ -47,6 +47,10 @@ public:
     WriteResult apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op,
                       const Waiter& waiter);
 
+    // Swaps in another machine of the same configuration (a loaded state): every view may
+    // differ, so every cached file and name is refreshed. No uevents, like a restore.
+    WriteResult replace(hotplug::Machine next);
+
     // The inode at `path` ("devices/system/memory/memory6/state", relative to the root, no
     // symlinks followed), or nullopt when it does not exist.
     std::optional<uint64_t> resolve(std::string_view path) const;
@@ -57,6 +61,9 @@ public:
     // next operation waits for it) and before the event hook (so no SEQNUM is ever seen that
     // a restart could reuse). The snapshot is taken under the data lock.
     void set_persist_hook(PersistHook hook) { persist_hook_ = std::move(hook); }
+    // Called after every operation that may have changed the model (op_ held), for observers
+    // that compare what they announced (D-Bus properties). Must not block.
+    void set_change_hook(std::function<void()> hook) { change_hook_ = std::move(hook); }
     hotplug::MachineSnapshot snapshot() const;
     std::mutex& operation_lock() { return op_; }
 
@@ -74,6 +81,7 @@ private:
     fsmodel::Tree tree_;              // guarded by data_
     EventHook event_hook_;            // set before serving; called with op_ held
     PersistHook persist_hook_;        // set before serving; called with op_ held
+    std::function<void()> change_hook_;  // set before serving; called with op_ held
 };
 
 int64_t realtime_ns();

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "bus/bus_names.h"
@@ -198,6 +199,27 @@ int cmd_fault(const Context& c, const Args& a) {
     return usage(*c.command);
 }
 
+// The daemon reads and writes the file itself: make the path absolute here.
+std::string absolute(const std::string& file) {
+    if (file.empty() || file[0] == '/') return file;
+    char cwd[4096];
+    return getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + file : file;
+}
+
+int cmd_save(const Context& c, const Args& a) {
+    if (a.size() != 1) return usage(*c.command);
+    const std::string file = absolute(a[0]);
+    return simple(c, "Save", "save " + a[0],
+                  [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", file.c_str()); });
+}
+
+int cmd_load(const Context& c, const Args& a) {
+    if (a.size() != 1) return usage(*c.command);
+    const std::string file = absolute(a[0]);
+    return simple(c, "Load", "load " + a[0],
+                  [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", file.c_str()); });
+}
+
 }  // namespace
 
 const Command kCommands[] = {
@@ -215,6 +237,8 @@ const Command kCommands[] = {
      "notifier MEM_GOING_ONLINE|MEM_GOING_OFFLINE ERRNO | block BLOCK [--unmovable] "
      "[--migration-ms MS] | poison ADDRESS [--hard]",
      "arm or clear fault injection (ERRNO 0 and no flags clear)", cmd_fault},
+    {"save", "FILE", "write the machine's state to FILE (the --state format)", cmd_save},
+    {"load", "FILE", "replace the machine's state by the one saved in FILE", cmd_load},
     {nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace hotplugfs::ctl

@@ -1,0 +1,246 @@
+"""hotplugctl end to end, over the daemon's private socket: every command in human and --json
+output, exit codes (0 done, 1 failed with the kernel's message, 2 usage), save/load, monitor,
+and `hotplugctl run`, including that nothing is left behind when it is SIGKILLed."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+import hpfs
+
+REPO = hpfs.REPO
+DEVICES_CONFIG = os.path.join(REPO, "examples", "devices.json")
+
+
+def ctl_path():
+    return os.path.join(os.path.dirname(hpfs.daemon_executable()), "hotplugctl")
+
+
+def ctl(d, *args, json_out=False):
+    cmd = [ctl_path(), "--root", d.root] + (["--json"] if json_out else []) + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=hpfs.TOOL_ENV)
+
+
+@pytest.fixture
+def machine(daemon):
+    return daemon(config=DEVICES_CONFIG)
+
+
+def ok_json(r):
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is True
+    return doc
+
+
+def test_status_human_and_json(machine):
+    d = machine
+    r = ctl(d, "status")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^0x0000000240000000-0x000000027fffffff\s+1G offline\s+72-79\s+0\s+Movable Normal$",
+                     r.stdout, re.M), r.stdout
+    assert "Memory block size:    128M" in r.stdout
+    assert re.search(r"^dimm1\s+dimm\s+0 0x0000000280000000\s+1G\s+0B$", r.stdout, re.M), r.stdout
+    r = ctl(d, "status", json_out=True)
+    state = json.loads(r.stdout)
+    assert state["block_size"] == hpfs.BLOCK_SIZE
+    assert {"first": 72, "last": 79, "state": "offline", "zones": "Movable Normal", "node": 0} \
+        in state["blocks"]
+    assert [dev["name"] for dev in state["devices"]] == ["dimm0", "dimm1", "vmem0"]
+
+
+def test_block_commands(machine):
+    d = machine
+    assert ctl(d, "online", "memory72", "movable").returncode == 0
+    assert d.read_mem("memory72/valid_zones") == b"Movable\n"
+    r = ctl(d, "online", "72")
+    assert r.returncode == 1
+    assert r.stderr.strip().endswith("Invalid argument"), r.stderr
+    r = ctl(d, "online", "72", json_out=True)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 1 and doc["errno"] == 22 and doc["error"] == "org.hotplugfs.Error.EINVAL"
+    ok_json(ctl(d, "offline", "72", json_out=True))
+    assert d.state(72) == b"offline\n"
+    assert ctl(d, "online", "73", "kernel").returncode == 0
+    assert d.read_mem("memory73/valid_zones") == b"Normal\n"
+    assert ctl(d, "online", "nonsense").returncode == 2
+    assert ctl(d, "offline").returncode == 2
+
+
+def test_probe_set_and_devices(machine):
+    d = machine
+    assert ctl(d, "set", "auto_online_blocks", "offline").returncode == 0
+    ok_json(ctl(d, "set", "auto_movable_ratio", "200", json_out=True))
+    assert d.read(f"{hpfs.PARAMS}/auto_movable_ratio") == b"200\n"
+    assert ctl(d, "set", "auto_movable_ratio", "lots").returncode == 1
+    assert ctl(d, "probe", "8G").returncode == 0  # 0x200000000: memory64
+    assert d.state(64) == b"offline\n"
+    r = ctl(d, "probe", "0x200000000")
+    assert r.returncode == 1 and "File exists" in r.stderr, r.stderr
+    assert ctl(d, "plug", "dimm1").returncode == 0
+    assert d.read("kernel/debug/hotplugfs/devices/dimm1/plugged") == b"1073741824\n"
+    ok_json(ctl(d, "unplug", "dimm1", json_out=True))
+    assert not os.path.exists(d.block(80))
+    assert ctl(d, "resize", "vmem0", "2G").returncode == 0
+    assert d.read("kernel/debug/hotplugfs/devices/vmem0/plugged") == b"2147483648\n"
+    r = ctl(d, "resize", "vmem0", "100M")
+    assert r.returncode == 1 and "Invalid argument" in r.stderr
+    assert ctl(d, "resize", "vmem0", "2Q").returncode == 2
+    r = ctl(d, "plug", "nosuch")
+    assert r.returncode == 1 and "No such file or directory" in r.stderr
+
+
+def test_fault_commands(machine):
+    d = machine
+    assert ctl(d, "fault", "notifier", "MEM_GOING_ONLINE", "16").returncode == 0
+    assert d.read(f"{hpfs.INJECT}/MEM_GOING_ONLINE/error") == b"-16\n"
+    r = ctl(d, "online", "74")
+    assert r.returncode == 1
+    ok_json(ctl(d, "fault", "notifier", "MEM_GOING_ONLINE", "0", json_out=True))
+    assert ctl(d, "online", "74").returncode == 0
+    assert ctl(d, "fault", "block", "74", "--unmovable").returncode == 0
+    r = ctl(d, "offline", "74")
+    assert r.returncode == 1 and "Device or resource busy" in r.stderr
+    assert ctl(d, "fault", "block", "74").returncode == 0
+    assert ctl(d, "offline", "74").returncode == 0
+    assert ctl(d, "online", "75").returncode == 0
+    assert ctl(d, "fault", "poison", hex(75 * hpfs.BLOCK_SIZE), "--hard").returncode == 0
+    assert ctl(d, "fault", "bogus").returncode == 2
+
+
+def test_save_and_load(machine, tmp_path):
+    d = machine
+    saved = str(tmp_path / "saved.json")
+    assert ctl(d, "save", saved).returncode == 0
+    before = d.states()
+    assert ctl(d, "online", "76", "movable").returncode == 0
+    assert ctl(d, "plug", "dimm1").returncode == 0
+    assert d.states() != before
+    assert os.path.isdir(d.block(80))
+    seq_before = json.loads(ctl(d, "status", json_out=True).stdout)["seqnum"]
+    ok_json(ctl(d, "load", saved, json_out=True))
+    assert d.states() == before
+    assert not os.path.exists(d.block(80))  # the cached name went with the load
+    assert json.loads(ctl(d, "status", json_out=True).stdout)["seqnum"] >= seq_before
+    (tmp_path / "broken.json").write_text("{\"format\": 1, ")
+    r = ctl(d, "load", str(tmp_path / "broken.json"))
+    assert r.returncode == 1 and "broken.json" in r.stderr
+    assert d.states() == before
+
+
+def test_monitor_over_the_socket(machine, tmp_path):
+    d = machine
+    out = open(tmp_path / "monitor.out", "w")
+    mon = subprocess.Popen([ctl_path(), "--root", d.root, "monitor", "--property"], stdout=out,
+                           stderr=subprocess.STDOUT)
+    try:
+        hpfs.wait_until(lambda: "KERNEL - the kernel uevent" in (tmp_path / "monitor.out").read_text(),
+                        what="monitor to start")
+        time.sleep(0.2)
+        assert ctl(d, "online", "77").returncode == 0
+        hpfs.wait_until(lambda: "] online   /devices/system/memory/memory77 (memory)\nACTION=online\n"
+                        in (tmp_path / "monitor.out").read_text(), what="the online event")
+    finally:
+        mon.send_signal(signal.SIGINT)
+        assert mon.wait(timeout=10) == 0
+        out.close()
+
+
+def test_usage_and_help():
+    assert subprocess.run([ctl_path()], capture_output=True).returncode == 2
+    r = subprocess.run([ctl_path(), "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for command in ("status", "plug", "unplug", "resize", "probe", "online", "offline", "set",
+                    "fault", "monitor", "save", "load", "run"):
+        assert re.search(rf"^  {command}\b", r.stdout, re.M), command
+        h = subprocess.run([ctl_path(), command, "--help"], capture_output=True, text=True)
+        assert h.returncode == 0 and "Usage: hotplugctl" in h.stdout, command
+    assert subprocess.run([ctl_path(), "frobnicate"], capture_output=True).returncode == 2
+
+
+# --- hotplugctl run ---------------------------------------------------------------------------------
+def run(*args, timeout=120):
+    return subprocess.run([ctl_path(), "run", "--daemon", hpfs.daemon_executable(), *args],
+                          capture_output=True, text=True, timeout=timeout, env=hpfs.TOOL_ENV)
+
+
+def leftover_runs():
+    return [p for p in os.listdir("/tmp") if p.startswith("hotplugctl-run-")]
+
+
+def test_run_lsmem_sees_the_emulated_machine():
+    before = leftover_runs()
+    r = run("--config", os.path.join(REPO, "examples", "kernel-6.18-vm.json"), "--",
+            "lsmem", "-o", "RANGE,SIZE,STATE,BLOCK,NODE,ZONES")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^0x0000000000000000-0x0000000007ffffff\s+128M\s+online\s+0\s+0\s+None$",
+                     r.stdout, re.M), r.stdout
+    assert "32-199" in r.stdout  # the reference VM, not this host
+    assert leftover_runs() == before
+
+
+def test_run_changes_the_emulated_block_not_the_hosts():
+    host = "/sys/devices/system/memory/memory40/state"
+    host_before = open(host).read() if os.path.exists(host) else None
+    r = run("--", "sh", "-c", "echo offline > /sys/devices/system/memory/memory40/state && "
+            "cat /sys/devices/system/memory/memory40/state && exit 7")
+    assert r.returncode == 7, r.stderr
+    assert r.stdout == "offline\n"
+    if host_before is not None:
+        assert open(host).read() == host_before
+
+
+def test_run_passes_signals_and_exit_codes():
+    assert run("--", "sh", "-c", "kill -TERM $$").returncode == 128 + signal.SIGTERM
+    assert run("--", "/nonexistent/program").returncode == 127
+
+
+def test_run_sigkilled_leaves_nothing_behind(tmp_path):
+    marker = tmp_path / "started"
+    proc = subprocess.Popen([ctl_path(), "run", "--daemon", hpfs.daemon_executable(), "--",
+                             "sh", "-c", f"touch {marker}; exec sleep 3117"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        hpfs.wait_until(marker.exists, 30, what="the command to start")
+        children = descendants(proc.pid)
+        assert any("sleep" in cmd and "3117" in cmd for _, cmd in children), children
+        assert any("hotplugfsd" in cmd for _, cmd in children), children
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    for pid, cmd in children:
+        hpfs.wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
+                        hpfs.proc_stat(pid) is None or hpfs.proc_stat(pid)[0] in ("Z", "X"),
+                        15, what=f"{cmd} ({pid}) to end")
+    # The daemon's mount lived only in its own mount namespace: nothing in ours.
+    assert not any("hotplugctl-run-" in mnt for mnt, _ in hpfs.mounts())
+
+
+def descendants(root):
+    """(pid, cmdline) of every process below `root`."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = hpfs.proc_stat(int(entry))
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, ValueError, IndexError):
+                continue
+            if st:
+                parents[int(entry)] = (ppid, cmd)
+    out, frontier = [], [root]
+    while frontier:
+        p = frontier.pop()
+        for pid, (ppid, cmd) in parents.items():
+            if ppid == p:
+                out.append((pid, cmd))
+                frontier.append(pid)
+    return out
