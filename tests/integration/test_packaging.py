@@ -43,7 +43,7 @@ def package():
     tmp = tempfile.mkdtemp(prefix="hotplugfs-pkg-")
     try:
         out = os.path.join(tmp, "out")
-        env = dict(hpfs.TOOL_ENV, DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2",
+        env = dict(hpfs.TOOL_ENV, DEB_BUILD_OPTIONS="nocheck noopt noautodbgsym parallel=2",
                    TMPDIR=tmp)
         started = time.monotonic()
         # In a session of its own, so that a build that overruns is stopped as a whole.
