@@ -109,6 +109,7 @@ void BusService::connect_bus() {
     if ((r = serve_connection(bus_)) < 0) throw failure("cannot serve on the " + which + " bus", r);
     if ((r = sd_bus_request_name(bus_, kBusName, 0)) < 0)
         throw failure(std::string("cannot own ") + kBusName + " on the " + which + " bus", r);
+    ++listeners_;
 }
 
 void BusService::listen_socket() {
@@ -166,6 +167,7 @@ int BusService::on_accept(sd_event_source*, int fd, uint32_t, void* userdata) {
         return 0;
     }
     self->peers_.push_back(peer);
+    self->listeners_ = self->peers_.size() + (self->bus_ ? 1 : 0);
     return 0;
 }
 
@@ -175,6 +177,7 @@ void BusService::prune_peers() {
         sd_bus_flush_close_unref(peer);
         return true;
     });
+    listeners_ = peers_.size() + (bus_ ? 1 : 0);
 }
 
 void BusService::start() {
@@ -196,6 +199,7 @@ void BusService::stop() {
 }
 
 void BusService::publish(const std::vector<hotplug::Uevent>& events) {
+    if (listeners_ == 0) return;
     {
         std::lock_guard lock(mu_);
         pending_.insert(pending_.end(), events.begin(), events.end());
@@ -206,9 +210,10 @@ void BusService::publish(const std::vector<hotplug::Uevent>& events) {
 }
 
 void BusService::changed() {
+    if (listeners_ == 0) return;
     {
         std::lock_guard lock(mu_);
-        changed_ = true;
+        if (std::exchange(changed_, true)) return;  // a wake-up is already on its way
     }
     const uint64_t one = 1;
     if (write(wake_fd_, &one, sizeof one) != sizeof one) spdlog::warn("cannot wake the bus loop");

@@ -10,6 +10,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -63,6 +64,9 @@ private:
     sd_event* event_ = nullptr;   // bus thread only after start()
     sd_bus* bus_ = nullptr;       // the bus connection, or null
     std::vector<sd_bus*> peers_;  // private socket clients; bus thread only
+    // Connections that may want signals: while there are none, changes wake nobody (a state
+    // write then costs no thread switch).
+    std::atomic<size_t> listeners_{0};
     int listen_fd_ = -1;
     int wake_fd_ = -1;  // eventfd: publish()/changed()/stop() wake the loop
     sd_event_source* listen_source_ = nullptr;
