@@ -210,3 +210,34 @@ def test_uevent_signals_carry_the_event_logs_seqnums(served, tmp_path):
         out.close()
     text = (tmp_path / "monitor.out").read_text()
     assert "] add      /devices/system/memory/memory80 (memory)" in text
+
+
+def test_save_load_and_properties_changed(served, tmp_path):
+    d, bus, _ = served
+    mon_out = open(tmp_path / "busctl-monitor.out", "w")
+    # busctl monitor needs the bus to let it eavesdrop: the test bus allows it.
+    mon = subprocess.Popen(["busctl", f"--address={bus}", "monitor", "--match",
+                            "type='signal',interface='org.freedesktop.DBus.Properties'"],
+                           stdout=mon_out, stderr=subprocess.STDOUT, env=hpfs.TOOL_ENV)
+    try:
+        time.sleep(0.5)
+        saved = str(tmp_path / "saved.json")
+        assert call(bus, "Save", "s", saved).returncode == 0
+        assert json.load(open(saved))["format"] == 1
+        # A parameter written through the mount, not the bus: still announced.
+        with open(d.mem("auto_online_blocks"), "w") as f:
+            f.write("offline")
+        hpfs.wait_until(lambda: "AutoOnlineBlocks" in (tmp_path / "busctl-monitor.out").read_text(),
+                        what="PropertiesChanged for AutoOnlineBlocks")
+        assert call(bus, "Online", "ts", 72, "movable").returncode == 0
+        assert call(bus, "Load", "s", saved).returncode == 0
+        assert d.state(72) == b"offline\n"
+        assert d.read_mem("auto_online_blocks") == b"online\n"
+        r = call(bus, "Load", "s", str(tmp_path / "missing.json"))
+        assert r.returncode != 0 and "No such file or directory" in r.stderr
+        r = call(bus, "Save", "s", "relative.json")
+        assert r.returncode != 0 and "absolute" in r.stderr
+    finally:
+        mon.send_signal(signal.SIGTERM)
+        mon.wait(timeout=10)
+        mon_out.close()
