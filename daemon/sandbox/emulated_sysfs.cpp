@@ -1,11 +1,15 @@
 #include "sandbox/emulated_sysfs.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace hotplugfs::sandbox {
 namespace {
@@ -57,6 +61,66 @@ int bind_one(const SysfsBind& bind) {
 EmulatedSysfs::EmulatedSysfs(const std::string& tree_root, const std::string& sys_root) {
     for (const Relative& r : kBinds)
         binds_.push_back({join(tree_root, r.path), join(sys_root, r.path), r.required});
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (const SysfsBind& b : binds_) {
+        const fs::path target(b.target);
+        const std::string dir = target.parent_path().string();
+        if (fs::exists(target, ec) || !fs::is_directory(dir, ec) || !fs::is_directory(b.source, ec))
+            continue;
+        auto it = std::find_if(overlays_.begin(), overlays_.end(),
+                               [&](const Overlay& o) { return o.dir == dir; });
+        if (it == overlays_.end()) {
+            Overlay o{dir, {}, {}};
+            for (const auto& e : fs::directory_iterator(dir, ec)) {
+                const auto st = e.symlink_status(ec);
+                Overlay::Entry entry{e.path().filename().string(), e.path().string(), 'f', ""};
+                if (fs::is_symlink(st)) entry.type = 'l', entry.link = fs::read_symlink(e.path(), ec).string();
+                else if (fs::is_directory(st)) entry.type = 'd';
+                o.entries.push_back(std::move(entry));
+            }
+            overlays_.push_back(std::move(o));
+            it = overlays_.end() - 1;
+        }
+        it->missing.push_back(b.target);
+    }
+}
+
+// Async-signal-safe: system calls and stack buffers only.
+int EmulatedSysfs::cover(const Overlay& o) const noexcept {
+    const int old = ::open(o.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (old < 0) return errno;
+    int err = 0;
+    if (::mount("tmpfs", o.dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+        err = errno;
+    // The old entries stay reachable through `old`: /proc/self/fd/N/NAME.
+    char prefix[64] = "/proc/self/fd/";
+    char digits[16];
+    int n = 0;
+    for (int v = old; v > 0 || n == 0; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+    size_t len = std::strlen(prefix);
+    while (n > 0) prefix[len++] = digits[--n];
+    prefix[len++] = '/';
+    prefix[len] = '\0';
+    for (const auto& e : o.entries) {
+        if (err) break;
+        char source[512];
+        if (len + e.name.size() + 1 > sizeof source) continue;
+        std::memcpy(source, prefix, len);
+        std::memcpy(source + len, e.name.c_str(), e.name.size() + 1);
+        if (e.type == 'l') {
+            if (::symlink(e.link.c_str(), e.path.c_str()) != 0) err = errno;
+            continue;
+        }
+        const int made = e.type == 'd' ? ::mkdir(e.path.c_str(), 0755)
+                                       : ::close(::open(e.path.c_str(), O_CREAT | O_WRONLY, 0644));
+        if (made != 0 || ::mount(source, e.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+            err = errno;
+    }
+    for (const auto& target : o.missing)
+        if (!err && ::mkdir(target.c_str(), 0755) != 0) err = errno;
+    ::close(old);
+    return err;
 }
 
 EmulatedSysfs::Outcome EmulatedSysfs::enter() const noexcept {
@@ -70,6 +134,12 @@ EmulatedSysfs::Outcome EmulatedSysfs::enter() const noexcept {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
         out.error = errno;
         return out;
+    }
+    for (const Overlay& o : overlays_) {
+        if (const int err = cover(o)) {
+            out.error = err;
+            return out;
+        }
     }
     for (std::size_t i = 0; i < binds_.size(); ++i) {
         const int result = bind_one(binds_[i]);

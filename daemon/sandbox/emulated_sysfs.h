@@ -39,6 +39,9 @@ class EmulatedSysfs {
     // In a single-threaded child only: unshare(CLONE_NEWNS), make every mount private (so
     // nothing propagates back to the host), then bind each source over its target where both
     // exist. Binds whose source or target is missing are skipped, except as `required` says.
+    // A target the host lacks under a directory it has (a container without a memory sysfs)
+    // gets a writable place first: a tmpfs over that directory, holding its old entries
+    // (bound back) and the missing target.
     // Each bind is checked afterwards (the target must now be the source's inode).
     Outcome enter() const noexcept;
 
@@ -49,7 +52,21 @@ class EmulatedSysfs {
     std::string describe(const Outcome& outcome) const;
 
   private:
+    // A host directory to cover with a tmpfs, and what it held (prepared before fork).
+    struct Overlay {
+        std::string dir;
+        struct Entry {
+            std::string name, path;  // path: dir/name
+            char type;               // 'd' directory, 'f' other file, 'l' symlink
+            std::string link;        // a symlink's target
+        };
+        std::vector<Entry> entries;
+        std::vector<std::string> missing;  // targets to create in the tmpfs
+    };
+    int cover(const Overlay& overlay) const noexcept;
+
     std::vector<SysfsBind> binds_;
+    std::vector<Overlay> overlays_;
 };
 
 }  // namespace hotplugfs::sandbox

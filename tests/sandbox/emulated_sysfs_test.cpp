@@ -115,3 +115,35 @@ TEST_CASE("EmulatedSysfs works over any sysfs root in a forked child", "[sysfs]"
     CHECK(WEXITSTATUS(status) == 0);
     CHECK_FALSE(fs::exists(seen));
 }
+
+TEST_CASE("a host without the memory directory gets a writable place for it", "[sysfs]") {
+    // A container's /sys without devices/system/memory: a tmpfs covers devices/system, the
+    // old entries are bound back, and the emulated directories are bound into it.
+    TempDir root, sys;
+    write_file(root.path() / "devices/system/memory/marker", "emulated\n");
+    write_file(root.path() / "devices/system/node/marker", "node\n");
+    write_file(sys.path() / "devices/system/cpu/online", "0-1\n");
+    fs::create_symlink("cpu", sys.path() / "devices/system/cpu-link");
+    const sb::EmulatedSysfs sysfs(root.path().string(), sys.path().string());
+    const std::string memory = (sys.path() / "devices/system/memory/marker").string();
+    const std::string node = (sys.path() / "devices/system/node/marker").string();
+    const std::string cpu = (sys.path() / "devices/system/cpu/online").string();
+    const std::string link = (sys.path() / "devices/system/cpu-link/online").string();
+
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        const sb::EmulatedSysfs::Outcome o = sysfs.enter();
+        struct stat st {};
+        const bool ok = o.error == 0 && o.bound == 3U && ::stat(memory.c_str(), &st) == 0 &&
+                        ::stat(node.c_str(), &st) == 0 && ::stat(cpu.c_str(), &st) == 0 &&
+                        ::stat(link.c_str(), &st) == 0;
+        ::_exit(ok ? 0 : 1 + o.error);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK_FALSE(fs::exists(sys.path() / "devices/system/memory"));
+    CHECK(fs::exists(cpu));
+}
