@@ -14,7 +14,9 @@
 namespace hotplugfs::bus {
 namespace {
 
-Backend& backend_of(void* userdata) { return *static_cast<Backend*>(userdata); }
+Backend& backend_of(void* userdata) {
+    return *static_cast<Backend*>(userdata);
+}
 
 // The device name of ".../device/NAME" (names are escaped the way sd-bus escapes labels).
 std::string device_name(const char* path) {
@@ -43,16 +45,18 @@ int find_block(sd_bus*, const char* path, const char*, void* userdata, void** fo
                sd_bus_error*) {
     const auto block = block_of_path(path);
     if (!block) return 0;
-    const bool present = backend_of(userdata).state.read(
-        [&](const hotplug::Machine& m, const fsmodel::Tree&) { return m.blocks().present(*block); });
+    const bool present =
+        backend_of(userdata).state.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
+            return m.blocks().present(*block);
+        });
     if (!present) return 0;
     *found = userdata;
     return 1;
 }
 
 int enumerate_blocks(sd_bus*, const char*, void* userdata, char*** nodes, sd_bus_error*) {
-    std::vector<std::string> paths = backend_of(userdata).state.read(
-        [](const hotplug::Machine& m, const fsmodel::Tree&) {
+    std::vector<std::string> paths =
+        backend_of(userdata).state.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
             std::vector<std::string> out;
             for (auto id = m.blocks().next_present(0); id; id = m.blocks().next_present(*id + 1))
                 out.push_back(std::string(kBlockPrefix) + "/memory" + std::to_string(*id));
@@ -77,7 +81,8 @@ int property_block(sd_bus*, const char* path, const char*, const char* property,
         if (p == "State")
             return sd_bus_message_append(
                 reply, "s", std::string(hotplug::block_state_name(b.block_state())).c_str());
-        if (p == "ValidZones") return sd_bus_message_append(reply, "s", m.valid_zones(*block).c_str());
+        if (p == "ValidZones")
+            return sd_bus_message_append(reply, "s", m.valid_zones(*block).c_str());
         if (p == "Node") return sd_bus_message_append(reply, "i", static_cast<int32_t>(b.node));
         if (p == "Start") return sd_bus_message_append(reply, "t", *block * m.block_size());
         return -ENOENT;
@@ -130,16 +135,18 @@ int find_device(sd_bus*, const char* path, const char*, void* userdata, void** f
                 sd_bus_error*) {
     const std::string name = device_name(path);
     if (name.empty()) return 0;
-    const bool known = backend_of(userdata).state.read(
-        [&](const hotplug::Machine& m, const fsmodel::Tree&) { return device_named(m, name) != nullptr; });
+    const bool known =
+        backend_of(userdata).state.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
+            return device_named(m, name) != nullptr;
+        });
     if (!known) return 0;
     *found = userdata;
     return 1;
 }
 
 int enumerate_devices(sd_bus*, const char*, void* userdata, char*** nodes, sd_bus_error*) {
-    std::vector<std::string> names = backend_of(userdata).state.read(
-        [](const hotplug::Machine& m, const fsmodel::Tree&) {
+    std::vector<std::string> names =
+        backend_of(userdata).state.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
             std::vector<std::string> out;
             for (const auto& d : m.devices()) out.push_back(d.spec.name);
             return out;
@@ -163,7 +170,8 @@ int property_device(sd_bus*, const char* path, const char*, const char* property
         if (p == "Kind")
             return sd_bus_message_append(
                 reply, "s", std::string(hotplug::device_kind_name(d->spec.kind)).c_str());
-        if (p == "Node") return sd_bus_message_append(reply, "i", static_cast<int32_t>(d->spec.node));
+        if (p == "Node")
+            return sd_bus_message_append(reply, "i", static_cast<int32_t>(d->spec.node));
         if (p == "Start") return sd_bus_message_append(reply, "t", d->spec.start);
         if (p == "Size") return sd_bus_message_append(reply, "t", d->spec.size);
         if (p == "Unit") return sd_bus_message_append(reply, "t", d->spec.unit);
@@ -225,8 +233,8 @@ int add_block_objects(sd_bus* bus, Backend& backend) {
 }
 
 int add_device_objects(sd_bus* bus, Backend& backend) {
-    int r = sd_bus_add_fallback_vtable(bus, nullptr, kDevicePrefix, kDeviceInterface,
-                                       kDeviceVtable, find_device, &backend);
+    int r = sd_bus_add_fallback_vtable(bus, nullptr, kDevicePrefix, kDeviceInterface, kDeviceVtable,
+                                       find_device, &backend);
     if (r < 0) return r;
     return sd_bus_add_node_enumerator(bus, nullptr, kDevicePrefix, enumerate_devices, &backend);
 }

@@ -11,9 +11,9 @@ namespace hotplugfs::bus {
 namespace {
 
 // Every errno a write to the emulated sysfs or a control operation can fail with.
-constexpr int kErrnos[] = {EPERM,  ENOENT, EINTR,   EIO,       E2BIG,  ENOMEM,     EACCES,
-                           EBUSY,  EEXIST, ENODEV,  EINVAL,    ENOSPC, ERANGE,     ENOSYS,
-                           EAGAIN, ENXIO,  ENOTDIR, EISDIR,    EFAULT, EOPNOTSUPP, EHWPOISON};
+constexpr int kErrnos[] = {EPERM,  ENOENT, EINTR,   EIO,    E2BIG,  ENOMEM,     EACCES,
+                           EBUSY,  EEXIST, ENODEV,  EINVAL, ENOSPC, ERANGE,     ENOSYS,
+                           EAGAIN, ENXIO,  ENOTDIR, EISDIR, EFAULT, EOPNOTSUPP, EHWPOISON};
 
 }  // namespace
 
@@ -38,8 +38,8 @@ void register_error_map() {
 }
 
 int set_errno_error(sd_bus_error* error, int errnum, const std::string& what) {
-    const std::string message = what.empty() ? std::strerror(errnum)
-                                             : what + ": " + std::strerror(errnum);
+    const std::string message =
+        what.empty() ? std::strerror(errnum) : what + ": " + std::strerror(errnum);
     sd_bus_error_set(error, error_name(errnum).c_str(), message.c_str());
     return -errnum;
 }

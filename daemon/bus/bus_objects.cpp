@@ -9,21 +9,23 @@
 #include <vector>
 
 #include "bus/bus_errors.h"
-#include "bus/method_support.h"
 #include "bus/bus_names.h"
+#include "bus/method_support.h"
 #include "hotplug/machine.h"
 
 namespace hotplugfs::bus {
 
-const char* const kParameterProperties[] = {"AutoOnlineBlocks", "OnlinePolicy",
-                                            "AutoMovableRatio", "AutoMovableNumaAware", nullptr};
+const char* const kParameterProperties[] = {"AutoOnlineBlocks", "OnlinePolicy", "AutoMovableRatio",
+                                            "AutoMovableNumaAware", nullptr};
 
 namespace {
 
 constexpr const char* kMem = "devices/system/memory/";
 constexpr const char* kParams = "module/memory_hotplug/parameters/";
 
-Backend& backend_of(void* userdata) { return *static_cast<Backend*>(userdata); }
+Backend& backend_of(void* userdata) {
+    return *static_cast<Backend*>(userdata);
+}
 
 // Replies to a method whose effect is one write to a file of the tree.
 int reply_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const std::string& path,
@@ -91,7 +93,8 @@ bool valid_device_name(const std::string& n) {
 // Plug (whole size), Unplug (0) and Resize (bytes) of a configured device.
 int device_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name,
                  std::optional<uint64_t> bytes) {
-    if (!valid_device_name(name)) return set_errno_error(error, ENOENT, std::string("device ") + name);
+    if (!valid_device_name(name))
+        return set_errno_error(error, ENOENT, std::string("device ") + name);
     uint64_t size = 0;
     if (!bytes) {
         const bool found = b.state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
@@ -135,7 +138,8 @@ int method_set_block_fault(sd_bus_message* m, void* userdata, sd_bus_error* erro
     const long r = backend_of(userdata).apply([&](hotplug::Machine& mach) {
         return mach.set_block_fault(block, hotplug::BlockFault{migration_ms, 0}, unmovable != 0);
     });
-    if (r < 0) return set_errno_error(error, static_cast<int>(-r), "memory" + std::to_string(block));
+    if (r < 0)
+        return set_errno_error(error, static_cast<int>(-r), "memory" + std::to_string(block));
     return sd_bus_reply_method_return(m, "");
 }
 
@@ -165,7 +169,8 @@ int method_save(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     const char* file = nullptr;
     if (int r = sd_bus_message_read(m, "s", &file); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
-    if (file[0] != '/') return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
+    if (file[0] != '/')
+        return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
     if (const std::string why = backend_of(userdata).save(file); !why.empty()) {
         sd_bus_error_set(error, error_name(EIO).c_str(), why.c_str());
         return -EIO;
@@ -177,7 +182,8 @@ int method_load(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     const char* file = nullptr;
     if (int r = sd_bus_message_read(m, "s", &file); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
-    if (file[0] != '/') return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
+    if (file[0] != '/')
+        return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
     std::string why;
     if (const int r = backend_of(userdata).load(file, why); r < 0) {
         sd_bus_error_set(error, error_name(-r).c_str(), why.c_str());
@@ -201,10 +207,12 @@ int property_manager(sd_bus* /*bus*/, const char* /*path*/, const char* /*interf
         if (p == "Seqnum") return sd_bus_message_append(reply, "t", mach.last_seqnum());
         if (p == "Blocks") return sd_bus_message_append(reply, "t", mach.blocks().count());
         if (p == "Architecture")
-            return sd_bus_message_append(reply, "s", std::string(hotplug::arch_name(mach.arch())).c_str());
+            return sd_bus_message_append(reply, "s",
+                                         std::string(hotplug::arch_name(mach.arch())).c_str());
         if (p == "AutoOnlineBlocks")
             return sd_bus_message_append(
-                reply, "s", std::string(hotplug::online_type_name(params.auto_online_blocks)).c_str());
+                reply, "s",
+                std::string(hotplug::online_type_name(params.auto_online_blocks)).c_str());
         if (p == "OnlinePolicy")
             return sd_bus_message_append(
                 reply, "s", std::string(hotplug::online_policy_name(params.online_policy)).c_str());
@@ -246,8 +254,8 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD_WITH_NAMES("SetBlockFault", "tbx",
                              SD_BUS_PARAM(block) SD_BUS_PARAM(unmovable) SD_BUS_PARAM(migration_ms),
                              "", , method_set_block_fault, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("SetNotifierError", "si", SD_BUS_PARAM(action) SD_BUS_PARAM(errno),
-                             "", , method_set_notifier_error, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SetNotifierError", "si", SD_BUS_PARAM(action) SD_BUS_PARAM(errno), "",
+                             , method_set_notifier_error, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("PoisonPage", "tb", SD_BUS_PARAM(address) SD_BUS_PARAM(hard), "", ,
                              method_poison_page, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("GetState", "", , "s", SD_BUS_PARAM(json), method_get_state,

@@ -7,10 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <tuple>
 
@@ -33,8 +33,8 @@ bool stale_socket(const std::string& path) {
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
-    const bool refused = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 &&
-                         errno == ECONNREFUSED;
+    const bool refused =
+        connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno == ECONNREFUSED;
     close(fd);
     return refused;
 }
@@ -119,7 +119,7 @@ void BusService::listen_socket() {
     if (path.size() >= sizeof sa.sun_path) throw std::runtime_error(path + ": path too long");
     sa.sun_family = AF_UNIX;
     std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
-    struct stat st{};
+    struct stat st {};
     if (lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode) || !stale_socket(path))
             throw std::runtime_error(path + ": exists (another daemon serves it?)");
@@ -162,8 +162,10 @@ int BusService::on_accept(sd_event_source*, int fd, uint32_t, void* userdata) {
                                      kDriverVtable, nullptr);
     if (r < 0) {
         spdlog::warn("D-Bus peer connection refused: {}", std::strerror(-r));
-        if (peer) sd_bus_flush_close_unref(peer);
-        else close(conn);
+        if (peer)
+            sd_bus_flush_close_unref(peer);
+        else
+            close(conn);
         return 0;
     }
     self->peers_.push_back(peer);

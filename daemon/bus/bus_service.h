@@ -23,7 +23,7 @@
 namespace hotplugfs::bus {
 
 class BusService {
-public:
+  public:
     struct Options {
         std::string bus = "none";  // none, system, session, or a D-Bus address
         std::string socket_path;   // the private socket; "" for none
@@ -44,7 +44,7 @@ public:
     // changes signalled.
     void changed();
 
-private:
+  private:
     static int on_accept(sd_event_source* s, int fd, uint32_t revents, void* self);
     static int on_wakeup(sd_event_source* s, int fd, uint32_t revents, void* self);
     void connect_bus();

@@ -29,8 +29,8 @@ bool in_admin_group(sd_bus_creds* creds) {
 
 int require_admin(sd_bus_message* m, sd_bus_error* error) {
     sd_bus_creds* creds = nullptr;
-    const uint64_t mask = SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
-                          SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT;
+    const uint64_t mask = SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+                          SD_BUS_CREDS_AUGMENT;
     int r = sd_bus_query_sender_creds(m, mask, &creds);
     if (r < 0) return set_errno_error(error, EPERM, "cannot tell who is calling");
     uid_t euid = 1;
@@ -38,18 +38,22 @@ int require_admin(sd_bus_message* m, sd_bus_error* error) {
     const bool allowed = root || in_admin_group(creds);
     sd_bus_creds_unref(creds);
     if (allowed) return 0;
-    return set_errno_error(error, EPERM,
-                           std::string("only root and the group ") + kAdminGroup +
-                               " may change the machine");
+    return set_errno_error(
+        error, EPERM,
+        std::string("only root and the group ") + kAdminGroup + " may change the machine");
 }
 
 // Online types as the state file takes them; "" and "online" are the kernel's default.
 int online_word(const char* type, std::string& out, sd_bus_error* error) {
     const std::string t = type;
-    if (t.empty() || t == "online") out = "online";
-    else if (t == "kernel" || t == "online_kernel") out = "online_kernel";
-    else if (t == "movable" || t == "online_movable") out = "online_movable";
-    else return set_errno_error(error, EINVAL, "online type '" + t + "'");
+    if (t.empty() || t == "online")
+        out = "online";
+    else if (t == "kernel" || t == "online_kernel")
+        out = "online_kernel";
+    else if (t == "movable" || t == "online_movable")
+        out = "online_movable";
+    else
+        return set_errno_error(error, EINVAL, "online type '" + t + "'");
     return 0;
 }
 

@@ -20,15 +20,18 @@ Json blocks_json(const hotplug::Machine& m) {
     std::optional<BlockRun> run;
     auto flush = [&] {
         if (!run) return;
-        out.push_back({{"first", run->first}, {"last", run->last}, {"state", run->state},
-                       {"zones", run->zones}, {"node", run->node}});
+        out.push_back({{"first", run->first},
+                       {"last", run->last},
+                       {"state", run->state},
+                       {"zones", run->zones},
+                       {"node", run->node}});
     };
     for (auto id = m.blocks().next_present(0); id; id = m.blocks().next_present(*id + 1)) {
         const hotplug::Block& b = m.blocks().at(*id);
         BlockRun next{*id, *id, std::string(hotplug::block_state_name(b.block_state())),
                       m.valid_zones(*id), b.node};
-        if (run && run->last + 1 == *id && run->state == next.state &&
-            run->zones == next.zones && run->node == next.node) {
+        if (run && run->last + 1 == *id && run->state == next.state && run->zones == next.zones &&
+            run->node == next.node) {
             run->last = *id;
             continue;
         }

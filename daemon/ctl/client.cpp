@@ -23,14 +23,20 @@ int parse_global(int argc, char** argv, GlobalOptions& out) {
             if (i + 1 < argc) return std::string(argv[++i]);
             return std::nullopt;
         };
-        if (a == "--json") out.json = true;
-        else if (a == "--system") out.target.bus = "system";
-        else if (a == "--user") out.target.bus = "session";
+        if (a == "--json")
+            out.json = true;
+        else if (a == "--system")
+            out.target.bus = "system";
+        else if (a == "--user")
+            out.target.bus = "session";
         else if (a == "--root" || a.rfind("--root=", 0) == 0) {
-            if (!(out.target.root = value())) return std::fprintf(stderr, "hotplugctl: --root needs a directory\n"), -1;
+            if (!(out.target.root = value()))
+                return std::fprintf(stderr, "hotplugctl: --root needs a directory\n"), -1;
         } else if (a == "--address" || a.rfind("--address=", 0) == 0) {
-            if (!(out.target.address = value())) return std::fprintf(stderr, "hotplugctl: --address needs an address\n"), -1;
-        } else break;
+            if (!(out.target.address = value()))
+                return std::fprintf(stderr, "hotplugctl: --address needs an address\n"), -1;
+        } else
+            break;
     }
     return i;
 }
@@ -70,8 +76,8 @@ Client::~Client() {
 }
 
 bool Client::call(const char* member, const std::function<int(sd_bus_message*)>& fill,
-                  sd_bus_message** reply,
-                  sd_bus_error* error, const char* path, const char* interface) {
+                  sd_bus_message** reply, sd_bus_error* error, const char* path,
+                  const char* interface) {
     sd_bus_message* m = nullptr;
     int r = sd_bus_message_new_method_call(bus_, &m, bus::kBusName, path ? path : bus::kManagerPath,
                                            interface ? interface : bus::kManagerInterface, member);
@@ -94,12 +100,18 @@ std::optional<uint64_t> parse_size(const std::string& text) {
     if (errno || end == text.c_str()) return std::nullopt;
     const std::string suffix = end;
     int shift = 0;
-    if (suffix.empty()) shift = 0;
-    else if (suffix == "K" || suffix == "k") shift = 10;
-    else if (suffix == "M" || suffix == "m") shift = 20;
-    else if (suffix == "G" || suffix == "g") shift = 30;
-    else if (suffix == "T" || suffix == "t") shift = 40;
-    else return std::nullopt;
+    if (suffix.empty())
+        shift = 0;
+    else if (suffix == "K" || suffix == "k")
+        shift = 10;
+    else if (suffix == "M" || suffix == "m")
+        shift = 20;
+    else if (suffix == "G" || suffix == "g")
+        shift = 30;
+    else if (suffix == "T" || suffix == "t")
+        shift = 40;
+    else
+        return std::nullopt;
     if (shift && v > (UINT64_MAX >> shift)) return std::nullopt;
     return static_cast<uint64_t>(v) << shift;
 }
@@ -120,8 +132,10 @@ std::string format_size(uint64_t bytes) {
     double v = static_cast<double>(bytes);
     while (v >= 1024 && u < 6) v /= 1024, ++u;
     char buf[32];
-    if (std::fabs(v - std::round(v)) < 0.05) std::snprintf(buf, sizeof buf, "%.0f%s", v, units[u]);
-    else std::snprintf(buf, sizeof buf, "%.1f%s", v, units[u]);
+    if (std::fabs(v - std::round(v)) < 0.05)
+        std::snprintf(buf, sizeof buf, "%.0f%s", v, units[u]);
+    else
+        std::snprintf(buf, sizeof buf, "%.1f%s", v, units[u]);
     return buf;
 }
 

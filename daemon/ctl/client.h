@@ -29,7 +29,7 @@ struct GlobalOptions {
 int parse_global(int argc, char** argv, GlobalOptions& out);
 
 class Client {
-public:
+  public:
     // Connects or throws std::runtime_error naming what it tried.
     explicit Client(const Target& target);
     ~Client();
@@ -43,7 +43,7 @@ public:
               sd_bus_message** reply, sd_bus_error* error, const char* path = nullptr,
               const char* interface = nullptr);
 
-private:
+  private:
     sd_bus* bus_ = nullptr;
 };
 

@@ -1,10 +1,10 @@
 // The hotplugctl commands that call the daemon's D-Bus API.
 #include "ctl/commands.h"
 
+#include <unistd.h>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "bus/bus_names.h"
@@ -79,8 +79,9 @@ void print_status(const Json& s) {
         const uint64_t size = (last - first + 1) * bs;
         const std::string state = run["state"].get<std::string>();
         (state == "offline" ? offline : online) += size;
-        const std::string blocks = first == last ? std::to_string(first)
-                                                 : std::to_string(first) + "-" + std::to_string(last);
+        const std::string blocks = first == last
+                                       ? std::to_string(first)
+                                       : std::to_string(first) + "-" + std::to_string(last);
         std::printf("0x%016" PRIx64 "-0x%016" PRIx64 " %6s %-14s %-9s %4d  %s\n", first * bs,
                     (last + 1) * bs - 1, format_size(size).c_str(), state.c_str(), blocks.c_str(),
                     run["node"].get<int>(), run["zones"].get<std::string>().c_str());
@@ -99,10 +100,12 @@ void print_status(const Json& s) {
     }
     std::printf("\n");
     for (const auto& [k, v] : s["parameters"].items())
-        std::printf("%s: %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+        std::printf("%s: %s\n", k.c_str(),
+                    v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
 }
 
-// --- commands -------------------------------------------------------------------------------------
+// --- commands
+// -------------------------------------------------------------------------------------
 int cmd_status(const Context& c, const Args& a) {
     if (!a.empty()) return usage(*c.command);
     int rc = 0;
@@ -165,7 +168,8 @@ int cmd_resize(const Context& c, const Args& a) {
     });
 }
 
-// fault notifier ACTION ERRNO | fault block N [--unmovable] [--migration-ms MS] | fault poison ADDR [--hard]
+// fault notifier ACTION ERRNO | fault block N [--unmovable] [--migration-ms MS] | fault poison ADDR
+// [--hard]
 int cmd_fault(const Context& c, const Args& a) {
     if (a.size() == 3 && a[0] == "notifier") {
         char* end = nullptr;
@@ -180,9 +184,12 @@ int cmd_fault(const Context& c, const Args& a) {
         bool unmovable = false;
         int64_t ms = 0;
         for (size_t i = 2; i < a.size(); ++i) {
-            if (a[i] == "--unmovable") unmovable = true;
-            else if (a[i] == "--migration-ms" && i + 1 < a.size()) ms = std::strtoll(a[++i].c_str(), nullptr, 10);
-            else return usage(*c.command);
+            if (a[i] == "--unmovable")
+                unmovable = true;
+            else if (a[i] == "--migration-ms" && i + 1 < a.size())
+                ms = std::strtoll(a[++i].c_str(), nullptr, 10);
+            else
+                return usage(*c.command);
         }
         if (!block) return usage(*c.command);
         return simple(c, "SetBlockFault", "fault block " + a[1], [&](sd_bus_message* m) {

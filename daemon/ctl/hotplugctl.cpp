@@ -24,7 +24,8 @@ void print_usage(std::FILE* out) {
         "\n"
         "Commands:\n",
         out);
-    for (const Command* c = kCommands; c->name; ++c) std::fprintf(out, "  %-9s %s\n", c->name, c->help);
+    for (const Command* c = kCommands; c->name; ++c)
+        std::fprintf(out, "  %-9s %s\n", c->name, c->help);
     std::fputs(
         "  monitor   print uevents live, like 'udevadm monitor'\n"
         "  run       run a program with the emulated memory sysfs in place of /sys\n"

@@ -9,10 +9,10 @@
 #include <time.h>
 
 #include <atomic>
-#include <cstring>
-#include <memory>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -47,7 +47,9 @@ struct Options {
 
 std::atomic<bool> g_stop{false};
 
-void on_signal(int) { g_stop = true; }
+void on_signal(int) {
+    g_stop = true;
+}
 
 std::optional<Options> parse(int argc, char** argv, int& exit_code) {
     Options o;
@@ -62,10 +64,14 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
             std::fputs(kUsage, stdout);
             exit_code = 0;
             return std::nullopt;
-        } else if (a == "-k" || a == "--kernel") o.kernel = true;
-        else if (a == "-u" || a == "--udev") o.udev = true;
-        else if (a == "-p" || a == "--property") o.property = true;
-        else if (a == "--replay") o.replay = true;
+        } else if (a == "-k" || a == "--kernel")
+            o.kernel = true;
+        else if (a == "-u" || a == "--udev")
+            o.udev = true;
+        else if (a == "-p" || a == "--property")
+            o.property = true;
+        else if (a == "--replay")
+            o.replay = true;
         else if (a == "--event-log" || a == "-s" || a == "--subsystem-match") {
             const auto v = value();
             if (!v) {
@@ -74,7 +80,10 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
             }
             (a == "--event-log" ? o.event_log = *v : o.subsystems.emplace_back(*v));
         } else {
-            std::fprintf(stderr, "hotplugctl monitor: unknown argument %s\nTry 'hotplugctl monitor --help'.\n", argv[i]);
+            std::fprintf(
+                stderr,
+                "hotplugctl monitor: unknown argument %s\nTry 'hotplugctl monitor --help'.\n",
+                argv[i]);
             return std::nullopt;
         }
     }
@@ -102,8 +111,8 @@ void print_header(const Options& o) {
 void print(const Options& o, const nlohmann::ordered_json& e) {
     const long long usec = e.value("monotonic_usec", 0LL);
     const std::string source = e.value("source", "kernel") == "kernel" ? "KERNEL" : "UDEV";
-    std::printf("%-6s[%lld.%06lld] %-8s %s (%s)\n", source.c_str(), usec / 1000000,
-                usec % 1000000, e.value("action", "").c_str(), e.value("devpath", "").c_str(),
+    std::printf("%-6s[%lld.%06lld] %-8s %s (%s)\n", source.c_str(), usec / 1000000, usec % 1000000,
+                e.value("action", "").c_str(), e.value("devpath", "").c_str(),
                 e.value("subsystem", "").c_str());
     if (o.property) {
         const auto env = e.find("env");
@@ -131,8 +140,9 @@ int on_uevent(sd_bus_message* m, void* userdata, sd_bus_error*) {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);  // udevadm monitor stamps events when they arrive
     const nlohmann::ordered_json e = {
-        {"source", "kernel"}, {"monotonic_usec", ts.tv_sec * 1000000LL + ts.tv_nsec / 1000},
-        {"action", action},   {"devpath", devpath}, {"subsystem", subsystem}, {"env", env}};
+        {"source", "kernel"},     {"monotonic_usec", ts.tv_sec * 1000000LL + ts.tv_nsec / 1000},
+        {"action", action},       {"devpath", devpath},
+        {"subsystem", subsystem}, {"env", env}};
     if (wanted(o, e)) print(o, e);
     return 0;
 }

@@ -75,18 +75,32 @@ std::optional<RunOptions> parse(int argc, char** argv, int& rc) {
             return std::string(argv[++i]);
         };
         std::optional<std::string> v;
-        if (a == "--") { ++i; break; }
-        if (a == "-h" || a == "--help") { std::fputs(kUsage, stdout); rc = 0; return std::nullopt; }
-        if (a == "--netns") { o.netns = true; continue; }
+        if (a == "--") {
+            ++i;
+            break;
+        }
+        if (a == "-h" || a == "--help") {
+            std::fputs(kUsage, stdout);
+            rc = 0;
+            return std::nullopt;
+        }
+        if (a == "--netns") {
+            o.netns = true;
+            continue;
+        }
         if (a != "--config" && a != "--rules-dir" && a != "--root" && a != "--daemon") break;
         if (!(v = value())) {
             std::fprintf(stderr, "hotplugctl run: %s needs a value\n", a.c_str());
             return std::nullopt;
         }
-        if (a == "--config") o.config = v;
-        else if (a == "--root") o.root = v;
-        else if (a == "--daemon") o.daemon = v;
-        else o.rules_dirs.push_back(*v);
+        if (a == "--config")
+            o.config = v;
+        else if (a == "--root")
+            o.root = v;
+        else if (a == "--daemon")
+            o.daemon = v;
+        else
+            o.rules_dirs.push_back(*v);
     }
     for (; i < argc; ++i) o.command.emplace_back(argv[i]);
     if (o.command.empty()) {
@@ -130,8 +144,12 @@ int status_code(int status) {
 }
 
 pid_t start_daemon(const RunOptions& o, const std::string& root) {
-    std::vector<std::string> args{o.daemon.value_or(default_daemon()), "--foreground",
-                                  "--pid-file", root + "/pid", "--log-file", root + "/daemon.log"};
+    std::vector<std::string> args{o.daemon.value_or(default_daemon()),
+                                  "--foreground",
+                                  "--pid-file",
+                                  root + "/pid",
+                                  "--log-file",
+                                  root + "/daemon.log"};
     if (o.config) args.insert(args.end(), {"--config", *o.config});
     for (const auto& d : o.rules_dirs) args.insert(args.end(), {"--rules-dir", d});
     if (o.netns) args.insert(args.end(), {"--udev-netns", root + "/netns"});
@@ -232,7 +250,8 @@ pid_t start_command(const RunOptions& o, const std::string& tree_root, pid_t dae
     if (init < 0) child_fail("fork");
     g_forward_to = init;  // SIGTERM and SIGHUP from hotplugctl go on to the init
     int status = 0;
-    while (waitpid(init, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(init, &status, 0) < 0 && errno == EINTR) {
+    }
     _exit(status_code(status));
 }
 
@@ -247,7 +266,6 @@ void stop_daemon(pid_t daemon) {
     kill(daemon, SIGKILL);
     waitpid(daemon, nullptr, 0);
 }
-
 
 }  // namespace
 
@@ -289,7 +307,8 @@ int run_main(int argc, char** argv) {
     const pid_t joiner = start_command(*o, tree_root, daemon, netns);
     g_forward_to = joiner;
     int status = 0;
-    while (waitpid(joiner, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(joiner, &status, 0) < 0 && errno == EINTR) {
+    }
     stop_daemon(daemon);
     if (!root.empty()) {
         std::error_code ec;

@@ -19,14 +19,14 @@
 namespace hotplugfs {
 
 class EventLog {
-public:
+  public:
     // Opens (creating, appending) `path`; throws std::runtime_error naming the file on failure.
     explicit EventLog(const std::string& path);
     void append_kernel(const std::vector<hotplug::Uevent>& events, int64_t realtime_ns,
                        int64_t monotonic_us);
     void append_udev(const ProcessedEvent& event);
 
-private:
+  private:
     void write_line(const std::string& line);
 
     struct Closer {

@@ -27,7 +27,8 @@ udev::Properties broadcast_properties(const udev::Properties& all, int64_t monot
     for (const auto& kv : all) {
         if (kv.first.empty() || kv.first[0] == '.') continue;
         out.push_back(kv);
-        if (kv.first == "SEQNUM") out.emplace_back("USEC_INITIALIZED", std::to_string(monotonic_us));
+        if (kv.first == "SEQNUM")
+            out.emplace_back("USEC_INITIALIZED", std::to_string(monotonic_us));
     }
     return out;
 }
@@ -67,12 +68,15 @@ EventPipeline::EventPipeline(MachineState& state, TreeDevice::Writer writer, ude
                              Settings settings)
     : rules_(std::move(rules)),
       settings_(std::move(settings)),
-      device_(state, std::move(writer),
-              [this](const auto& argv, const auto& env) { return run_program(argv, env); },
-              settings_.platform),
+      device_(
+          state, std::move(writer),
+          [this](const auto& argv, const auto& env) { return run_program(argv, env); },
+          settings_.platform),
       cancel_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
-EventPipeline::~EventPipeline() { stop(); }
+EventPipeline::~EventPipeline() {
+    stop();
+}
 
 void EventPipeline::start() {
     worker_ = std::thread([this] { run(); });
@@ -139,9 +143,8 @@ ProcessedEvent EventPipeline::process(ProcessedEvent event) {
 
 sandbox::RunResult EventPipeline::spawn(const std::vector<std::string>& argv,
                                         const udev::Properties& env) const {
-    return sandbox::run_program(sandbox::RunRequest{argv, environment_of(env),
-                                                    settings_.tree_root, settings_.run_timeout,
-                                                    cancel_.get()});
+    return sandbox::run_program(sandbox::RunRequest{argv, environment_of(env), settings_.tree_root,
+                                                    settings_.run_timeout, cancel_.get()});
 }
 
 udev::ProgramResult EventPipeline::run_program(const std::vector<std::string>& argv,

@@ -23,7 +23,7 @@
 namespace hotplugfs {
 
 class EventPipeline {
-public:
+  public:
     struct Settings {
         std::string tree_root;  // the mount point RUN and PROGRAM see as /sys
         std::chrono::milliseconds run_timeout{180000};  // udev's default event timeout
@@ -46,7 +46,7 @@ public:
     void submit(const std::vector<hotplug::Uevent>& events, int64_t realtime_ns,
                 int64_t monotonic_us);
 
-private:
+  private:
     void run();
     ProcessedEvent process(ProcessedEvent event);
     udev::ProgramResult run_program(const std::vector<std::string>& argv,
@@ -58,7 +58,7 @@ private:
     udev::RuleSet rules_;
     Settings settings_;
     TreeDevice device_;
-    std::vector<Sink> sinks_;  // set before start()
+    std::vector<Sink> sinks_;   // set before start()
     sandbox::UniqueFd cancel_;  // an eventfd: readable once stop() began
 
     std::mutex mu_;  // guards queue_ and stopping_

@@ -22,8 +22,8 @@ struct RunRecord {
 
 struct ProcessedEvent {
     hotplug::Uevent uevent;
-    int64_t realtime_ns = 0;   // when the kernel side emitted it
-    int64_t monotonic_us = 0;  // the same moment on CLOCK_MONOTONIC (udevadm monitor's clock)
+    int64_t realtime_ns = 0;      // when the kernel side emitted it
+    int64_t monotonic_us = 0;     // the same moment on CLOCK_MONOTONIC (udevadm monitor's clock)
     udev::Properties properties;  // as broadcast after rule processing
     std::vector<udev::MatchedLine> matched;
     std::vector<udev::AttrWrite> attr_writes;

@@ -24,10 +24,14 @@ std::string tree_path(const std::string& devpath, std::string_view rel) {
 
 std::string_view udev_arch_name(hotplug::Arch arch) {
     switch (arch) {
-        case hotplug::Arch::X86_64: return "x86-64";
-        case hotplug::Arch::Arm64: return "arm64";
-        case hotplug::Arch::Ppc64: return "ppc64-le";
-        case hotplug::Arch::S390x: return "s390x";
+        case hotplug::Arch::X86_64:
+            return "x86-64";
+        case hotplug::Arch::Arm64:
+            return "arm64";
+        case hotplug::Arch::Ppc64:
+            return "ppc64-le";
+        case hotplug::Arch::S390x:
+            return "s390x";
     }
     return "";
 }
@@ -92,7 +96,9 @@ std::string TreeDevice::subsystem(const std::string& devpath) {
     return link_name(devpath, "subsystem");
 }
 
-std::string TreeDevice::driver(const std::string& devpath) { return link_name(devpath, "driver"); }
+std::string TreeDevice::driver(const std::string& devpath) {
+    return link_name(devpath, "driver");
+}
 
 // Paths under /sys are answered by the emulated tree when it has them; everything else (and
 // the parts of /sys the tree does not emulate) by the real file system, as udev would see it.
@@ -104,14 +110,14 @@ bool TreeDevice::test_path(const std::string& path, unsigned mode_mask) {
                 return false;
             return mode_mask == 0 || (st.mode & mode_mask) != 0;
         }
-        for (std::string_view prefix : {"/sys/devices/system/memory", "/sys/devices/system/node",
-                                        "/sys/bus/memory", "/sys/bus/node",
-                                        "/sys/module/memory_hotplug"})
+        for (std::string_view prefix :
+             {"/sys/devices/system/memory", "/sys/devices/system/node", "/sys/bus/memory",
+              "/sys/bus/node", "/sys/module/memory_hotplug"})
             if (path.rfind(prefix, 0) == 0 &&
                 (path.size() == prefix.size() || path[prefix.size()] == '/'))
                 return false;  // emulated, and the tree has no such file
     }
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return false;
     return mode_mask == 0 || (st.st_mode & mode_mask) != 0;  // udev: any bit of the mode
 }

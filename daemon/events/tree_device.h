@@ -23,7 +23,7 @@ struct Platform {
 std::string_view udev_arch_name(hotplug::Arch arch);
 
 class TreeDevice final : public udev::DeviceAccess {
-public:
+  public:
     using Writer = std::function<long(uint64_t ino, std::string_view data)>;  // bytes or -errno
     using Runner = std::function<udev::ProgramResult(const std::vector<std::string>& argv,
                                                      const udev::Properties& env)>;
@@ -42,7 +42,7 @@ public:
                                     const udev::Properties& env) override;
     std::string const_value(const std::string& key) override;
 
-private:
+  private:
     std::optional<uint64_t> resolve(const std::string& devpath, std::string_view rel) const;
     std::string link_name(const std::string& devpath, std::string_view link) const;
 

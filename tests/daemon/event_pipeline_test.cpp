@@ -17,9 +17,9 @@ using namespace hotplugfs;
 namespace {
 
 class Harness {
-public:
-    explicit Harness(const std::string& rules_text, hotplug::MachineSpec spec =
-                                                         hotplug::default_machine_spec())
+  public:
+    explicit Harness(const std::string& rules_text,
+                     hotplug::MachineSpec spec = hotplug::default_machine_spec())
         : state_(std::move(*hotplug::Machine::build(spec)), 0) {
         udev::RuleSet rules;
         rules.add_file("test.rules", rules_text);
@@ -27,9 +27,9 @@ public:
         pipeline_ = std::make_unique<EventPipeline>(
             state_,
             [this](uint64_t ino, std::string_view data) {
-                auto r = state_.write_file(ino, data, MachineState::Waiter{
-                                                          [](const auto&) {},
-                                                          [](int64_t) { return false; }});
+                auto r = state_.write_file(
+                    ino, data,
+                    MachineState::Waiter{[](const auto&) {}, [](int64_t) { return false; }});
                 return r.result;
             },
             std::move(rules), EventPipeline::Settings{"", std::chrono::seconds(10), {}});
@@ -49,8 +49,9 @@ public:
     long write(const std::string& path, std::string_view data) {
         const auto ino = state_.resolve(path);
         REQUIRE(ino);
-        return state_.write_file(*ino, data, MachineState::Waiter{[](const auto&) {},
-                                                                 [](int64_t) { return false; }})
+        return state_
+            .write_file(*ino, data,
+                        MachineState::Waiter{[](const auto&) {}, [](int64_t) { return false; }})
             .result;
     }
     std::string read(const std::string& path) {
@@ -66,7 +67,7 @@ public:
         return done_;
     }
 
-private:
+  private:
     MachineState state_;
     std::unique_ptr<EventPipeline> pipeline_;
     std::mutex mu_;
