@@ -14,10 +14,6 @@
 namespace hotplugfs::bus {
 namespace {
 
-Backend& backend_of(void* userdata) {
-    return *static_cast<Backend*>(userdata);
-}
-
 // The device name of ".../device/NAME" (names are escaped the way sd-bus escapes labels).
 std::string device_name(const char* path) {
     char* label = nullptr;
@@ -92,10 +88,7 @@ int property_block(sd_bus*, const char* path, const char*, const char* property,
 int block_write(sd_bus_message* m, void* userdata, sd_bus_error* error, const std::string& word) {
     const auto block = block_of_path(sd_bus_message_get_path(m));
     if (!block) return set_errno_error(error, ENODEV, sd_bus_message_get_path(m));
-    const std::string path = "devices/system/memory/memory" + std::to_string(*block) + "/state";
-    const long r = backend_of(userdata).write_path(path, word);
-    if (r < 0) return set_errno_error(error, static_cast<int>(-r), path);
-    return sd_bus_reply_method_return(m, "");
+    return reply_write(m, error, backend_of(userdata), block_path(*block, "state"), word);
 }
 
 int method_block_online(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -184,16 +177,7 @@ int device_resize(sd_bus_message* m, void* userdata, sd_bus_error* error,
                   std::optional<uint64_t> bytes) {
     if (int r = require_admin(m, error); r < 0) return r;
     const std::string name = device_name(sd_bus_message_get_path(m));
-    const Backend& b = backend_of(userdata);
-    uint64_t size = 0;
-    b.state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
-        if (const auto* d = device_named(mach, name)) size = d->spec.size;
-        return 0;
-    });
-    const std::string path = "kernel/debug/hotplugfs/devices/" + name + "/plugged";
-    const long r = b.write_path(path, std::to_string(bytes.value_or(size)));
-    if (r < 0) return set_errno_error(error, static_cast<int>(-r), "device " + name);
-    return sd_bus_reply_method_return(m, "");
+    return device_write(m, error, backend_of(userdata), name.c_str(), bytes);
 }
 
 int method_device_plug(sd_bus_message* m, void* userdata, sd_bus_error* error) {

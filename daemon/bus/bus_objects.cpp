@@ -23,22 +23,6 @@ namespace {
 constexpr const char* kMem = "devices/system/memory/";
 constexpr const char* kParams = "module/memory_hotplug/parameters/";
 
-Backend& backend_of(void* userdata) {
-    return *static_cast<Backend*>(userdata);
-}
-
-// Replies to a method whose effect is one write to a file of the tree.
-int reply_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const std::string& path,
-                const std::string& data) {
-    const long r = b.write_path(path, data);
-    if (r < 0) return set_errno_error(error, static_cast<int>(-r), path);
-    return sd_bus_reply_method_return(m, "");
-}
-
-std::string block_path(uint64_t block, const char* file) {
-    return std::string(kMem) + "memory" + std::to_string(block) + "/" + file;
-}
-
 std::string hex(uint64_t v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
@@ -80,31 +64,6 @@ int method_set_parameter(sd_bus_message* m, void* userdata, sd_bus_error* error)
         return set_errno_error(error, ENOENT, "parameter '" + n + "'");
     const std::string path = n == "auto_online_blocks" ? std::string(kMem) + n : kParams + n;
     return reply_write(m, error, backend_of(userdata), path, value);
-}
-
-std::string device_file(const char* name) {
-    return std::string("kernel/debug/hotplugfs/devices/") + name + "/plugged";
-}
-
-bool valid_device_name(const std::string& n) {
-    return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos;
-}
-
-// Plug (whole size), Unplug (0) and Resize (bytes) of a configured device.
-int device_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name,
-                 std::optional<uint64_t> bytes) {
-    if (!valid_device_name(name))
-        return set_errno_error(error, ENOENT, std::string("device ") + name);
-    uint64_t size = 0;
-    if (!bytes) {
-        const bool found = b.state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
-            for (const auto& d : mach.devices())
-                if (d.spec.name == name) return size = d.spec.size, true;
-            return false;
-        });
-        if (!found) return set_errno_error(error, ENOENT, std::string("device ") + name);
-    }
-    return reply_write(m, error, b, device_file(name), std::to_string(bytes.value_or(size)));
 }
 
 int method_plug_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {

@@ -2,7 +2,10 @@
 
 #include <grp.h>
 
+#include <optional>
 #include <vector>
+
+#include "hotplug/machine.h"
 
 #include "bus/bus_errors.h"
 #include "bus/bus_names.h"
@@ -55,6 +58,47 @@ int online_word(const char* type, std::string& out, sd_bus_error* error) {
     else
         return set_errno_error(error, EINVAL, "online type '" + t + "'");
     return 0;
+}
+
+Backend& backend_of(void* userdata) {
+    return *static_cast<Backend*>(userdata);
+}
+
+// Replies to a method whose effect is one write to a file of the tree.
+int reply_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const std::string& path,
+                const std::string& data) {
+    const long r = b.write_path(path, data);
+    if (r < 0) return set_errno_error(error, static_cast<int>(-r), path);
+    return sd_bus_reply_method_return(m, "");
+}
+
+std::string block_path(uint64_t block, const char* file) {
+    return std::string("devices/system/memory/") + "memory" + std::to_string(block) + "/" + file;
+}
+
+static std::string device_file(const char* name) {
+    return std::string("kernel/debug/hotplugfs/devices/") + name + "/plugged";
+}
+
+static bool valid_device_name(const std::string& n) {
+    return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos;
+}
+
+// Plug (whole size), Unplug (0) and Resize (bytes) of a configured device.
+int device_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name,
+                 std::optional<uint64_t> bytes) {
+    if (!valid_device_name(name))
+        return set_errno_error(error, ENOENT, std::string("device ") + name);
+    uint64_t size = 0;
+    if (!bytes) {
+        const bool found = b.state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
+            for (const auto& d : mach.devices())
+                if (d.spec.name == name) return size = d.spec.size, true;
+            return false;
+        });
+        if (!found) return set_errno_error(error, ENOENT, std::string("device ") + name);
+    }
+    return reply_write(m, error, b, device_file(name), std::to_string(bytes.value_or(size)));
 }
 
 }  // namespace hotplugfs::bus

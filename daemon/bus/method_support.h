@@ -3,7 +3,11 @@
 
 #include <systemd/sd-bus.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
+
+#include "bus/bus_backend.h"
 
 namespace hotplugfs::bus {
 
@@ -15,5 +19,19 @@ int require_admin(sd_bus_message* m, sd_bus_error* error);
 // "kernel"/"online_kernel" and "movable"/"online_movable" choose the zone. Returns 0, or
 // -EINVAL with `error` set.
 int online_word(const char* type, std::string& out, sd_bus_error* error);
+
+Backend& backend_of(void* userdata);
+
+// Replies to a method whose effect is one write to a file of the tree (relative `path`);
+// a failed write becomes the errno's error, prefixed with the path.
+int reply_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const std::string& path,
+                const std::string& data);
+
+// "devices/system/memory/memoryN/FILE".
+std::string block_path(uint64_t block, const char* file);
+
+// Plug (nullopt: the whole size), unplug (0) or resize (bytes) of a configured device.
+int device_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name,
+                 std::optional<uint64_t> bytes);
 
 }  // namespace hotplugfs::bus
