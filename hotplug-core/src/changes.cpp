@@ -11,6 +11,10 @@ void ChangeSet::merge(const ChangeSet& o) {
     all_valid_zones = all_valid_zones || o.all_valid_zones;
     node_masks = node_masks || o.node_masks;
     params = params || o.params;
+    if (o.devices && !devices) {
+        devices = true;
+        devices_before = o.devices_before;
+    }
 }
 
 }  // namespace hotplug

@@ -64,9 +64,7 @@ uint64_t Machine::node_managed_pages(int node) const {
     return node_present_pages(node) - nodes_[node].memmap_pages;
 }
 
-// Build-time validation and layout of one device; plugged memory is present and offline,
-// like the hot-added memory of spec.memory (auto_online_blocks applies to later adds only).
-std::optional<Error> Machine::add_device(const DeviceSpec& s) {
+std::optional<Error> Machine::check_device(const DeviceSpec& s) const {
     const std::string what = "device \"" + s.name + "\"";
     auto invalid = [](std::string text) { return make_error(EINVAL, std::move(text)); };
     // The name is a directory name in the debug tree.
@@ -96,9 +94,23 @@ std::optional<Error> Machine::add_device(const DeviceSpec& s) {
         return invalid(what + " does not lie inside one pluggable range");
     if (const Device* other = device_overlapping(s.start, s.size))
         return invalid(what + " overlaps device \"" + other->spec.name + "\"");
-    const uint64_t first = s.start / block_size_, count = s.size / block_size_;
-    if (auto id = blocks_.next_present(first); id && *id - first < count)
-        return invalid(what + " overlaps present memory at block " + std::to_string(*id));
+    return std::nullopt;
+}
+
+bool Machine::range_has_memory(uint64_t start, uint64_t size) const {
+    const uint64_t first = start / block_size_;
+    const auto id = blocks_.next_present(first);
+    return id && *id - first < size / block_size_;
+}
+
+// Build-time validation and layout of one device; plugged memory is present and offline,
+// like the hot-added memory of spec.memory (auto_online_blocks applies to later adds only).
+std::optional<Error> Machine::add_device(const DeviceSpec& s) {
+    if (auto e = check_device(s)) return e;
+    const uint64_t first = s.start / block_size_;
+    if (range_has_memory(s.start, s.size))
+        return make_error(EINVAL, "device \"" + s.name + "\" overlaps present memory at block " +
+                                      std::to_string(*blocks_.next_present(first)));
     devices_.push_back(Device{s, s.plugged, 0, 0});
     for (uint64_t id = first; id < first + s.plugged / block_size_; ++id) {
         Block& b = blocks_.ensure(id);
@@ -109,6 +121,91 @@ std::optional<Error> Machine::add_device(const DeviceSpec& s) {
         blocks_.note_added();
     }
     return std::nullopt;
+}
+
+std::string Machine::free_device_name(DeviceKind kind) const {
+    const std::string prefix(device_kind_name(kind));
+    for (size_t i = 0;; ++i)
+        if (!device(prefix + std::to_string(i))) return prefix + std::to_string(i);
+}
+
+// First fit, like a VM placing a new DIMM in its device memory region: walk each candidate
+// range upward, jumping past devices and present memory, at `align` steps.
+std::optional<uint64_t> Machine::free_device_start(int node, uint64_t size, uint64_t align) const {
+    auto fit_in = [&](const PluggableRangeSpec& r) -> std::optional<uint64_t> {
+        auto align_up = [&](uint64_t a) { return a % align ? a + (align - a % align) : a; };
+        for (uint64_t at = align_up(r.start); at >= r.start && at - r.start < r.size;) {
+            if (r.size - (at - r.start) < size) return std::nullopt;
+            if (const Device* d = device_overlapping(at, size)) {
+                at = align_up(d->spec.start + d->spec.size);
+                continue;
+            }
+            if (range_has_memory(at, size)) {
+                at = align_up((*blocks_.next_present(at / block_size_) + 1) * block_size_);
+                continue;
+            }
+            return at;
+        }
+        return std::nullopt;
+    };
+    for (bool own_node : {true, false})
+        for (const auto& r : pluggable_)
+            if ((r.node == node) == own_node)
+                if (auto at = fit_in(r)) return at;
+    return std::nullopt;
+}
+
+void Machine::note_device_list(Outcome& out) const {
+    if (out.changes.devices) return;
+    out.changes.devices = true;
+    for (const auto& d : devices_) out.changes.devices_before.push_back(d.spec.name);
+}
+
+Outcome Machine::create_device(const NewDevice& n) {
+    Outcome out;
+    DeviceSpec s;
+    s.name = n.name;
+    s.kind = n.kind;
+    s.node = n.node;
+    s.size = n.size;
+    const bool virtio = n.kind == DeviceKind::VirtioMem;
+    if (virtio) s.unit = n.unit ? n.unit : block_size_;
+    const uint64_t plug = virtio ? n.requested.value_or(n.size) : n.size;
+    if (!virtio && (n.unit || (n.requested && *n.requested != n.size))) {
+        out.error = make_error(EINVAL, "a DIMM plugs whole and has no unit");
+        return out;
+    }
+    if (n.start) {
+        s.start = *n.start;
+    } else if (s.size && s.size % block_size_ == 0 && (!virtio || s.unit % block_size_ == 0)) {
+        auto at = free_device_start(n.node, s.size, virtio ? s.unit : block_size_);
+        if (!at) {
+            out.error = make_error(ENOSPC, "no free place for " + std::to_string(s.size) +
+                                               " bytes in the pluggable ranges");
+            return out;
+        }
+        s.start = *at;
+    }
+    if (auto e = check_device(s)) {
+        out.error = std::move(*e);
+        return out;
+    }
+    if (range_has_memory(s.start, s.size)) {
+        out.error = make_error(EINVAL, "device \"" + s.name + "\" overlaps present memory");
+        return out;
+    }
+    if (virtio && (plug % s.unit || plug > s.size)) {
+        out.error =
+            make_error(EINVAL, "requested size must be a multiple of the unit " +
+                                   std::to_string(s.unit) + ", at most " + std::to_string(s.size));
+        return out;
+    }
+    note_device_list(out);
+    devices_.push_back(Device{s, 0, 0, 0, true});
+    Outcome plugged = virtio ? resize_virtio(devices_.back(), plug) : plug_device(s.name);
+    plugged.changes.merge(out.changes);
+    plugged.changes.params = true;
+    return plugged;
 }
 
 Outcome Machine::plug_device(const std::string& name) {
@@ -137,18 +234,29 @@ Outcome Machine::unplug_device(const std::string& name) {
         out.error = make_error(ENODEV, "no memory device " + name);
         return out;
     }
-    if (d->spec.kind == DeviceKind::VirtioMem) return resize_virtio(*d, 0);
-    if (!d->plugged) {
+    if (d->spec.kind == DeviceKind::VirtioMem) {
+        out = resize_virtio(*d, 0);
+    } else if (!d->plugged) {
         out.error = make_error(EINVAL, "DIMM " + name + " is not plugged");
         return out;
+    } else {
+        eject_dimm(*d,
+                   out);  // ACPI eject: offline everything (rolling back on failure), then remove
     }
-    // ACPI eject: offline everything (rolling back on failure), then remove.
-    const uint64_t first = d->spec.start / block_size_, count = d->spec.size / block_size_;
-    if (!offline_for_removal(first, count, Rollback::DefaultType, out)) return out;
-    remove_blocks(first, count, out);
-    d->plugged = 0;
-    out.changes.params = true;
+    d = find_device(name);
+    if (out.ok() && d->added && d->plugged == 0) {
+        note_device_list(out);
+        devices_.erase(devices_.begin() + (d - devices_.data()));
+    }
     return out;
+}
+
+void Machine::eject_dimm(Device& d, Outcome& out) {
+    const uint64_t first = d.spec.start / block_size_, count = d.spec.size / block_size_;
+    if (!offline_for_removal(first, count, Rollback::DefaultType, out)) return;
+    remove_blocks(first, count, out);
+    d.plugged = 0;
+    out.changes.params = true;
 }
 
 Outcome Machine::resize_device(const std::string& name, uint64_t bytes) {

@@ -109,7 +109,9 @@ MachineSnapshot Machine::snapshot() const {
         in_run = true;
         run_bits = v;
     }
-    for (const auto& d : devices_) s.devices.push_back(DeviceSnapshot{d.spec.name, d.plugged});
+    for (const auto& d : devices_)
+        s.devices.push_back(DeviceSnapshot{
+            d.spec.name, d.plugged, d.added ? std::optional<DeviceSpec>(d.spec) : std::nullopt});
     s.faults.going_online_error = notifier_errors_[0];
     s.faults.going_offline_error = notifier_errors_[1];
     s.faults.notifier_priority = notifier_priority_;
@@ -143,7 +145,7 @@ public:
 private:
     std::optional<Error> check_identity() const;
     std::optional<Error> check_params() const;
-    std::optional<Error> check_devices() const;
+    std::optional<Error> check_devices();
     std::optional<Error> check_run(size_t i, uint64_t next_free) const;
     std::optional<Error> load_blocks();
     std::optional<Error> check_device_blocks() const;
@@ -196,14 +198,33 @@ std::optional<Error> SnapshotRestorer::check_params() const {
     return std::nullopt;
 }
 
-std::optional<Error> SnapshotRestorer::check_devices() const {
-    if (snap_.devices.size() != m_.devices_.size())
+// The spec's devices come first, as configured; devices added at runtime follow and are
+// added here, so that later checks see every device.
+std::optional<Error> SnapshotRestorer::check_devices() {
+    const size_t configured = m_.devices_.size();
+    if (snap_.devices.size() < configured)
         return invalid("/devices", "the state has " + std::to_string(snap_.devices.size()) +
-                                       " devices, the configuration " +
-                                       std::to_string(m_.devices_.size()));
+                                       " devices, the configuration " + std::to_string(configured));
     for (size_t i = 0; i < snap_.devices.size(); ++i) {
         const DeviceSnapshot& d = snap_.devices[i];
+        if (i >= configured) {
+            if (!d.added)
+                return invalid(path("devices", i, "name"),
+                               "\"" + d.name + "\" is not configured and was not added at runtime");
+            DeviceSpec spec = *d.added;
+            spec.name = d.name;
+            spec.plugged = 0;
+            if (auto e = m_.check_device(spec)) {
+                Error err = std::move(*e);
+                err.field = path("devices", i);
+                return err;
+            }
+            m_.devices_.push_back(Device{spec, 0, 0, 0, true});
+        }
         const DeviceSpec& s = m_.devices_[i].spec;
+        if (i < configured && d.added)
+            return invalid(path("devices", i, "added"),
+                           "\"" + d.name + "\" is a configured device, not one added at runtime");
         if (d.name != s.name)
             return invalid(path("devices", i, "name"),
                            "\"" + d.name + "\" where the configuration has \"" + s.name + "\"");

@@ -383,3 +383,120 @@ TEST_CASE("memmap_on_memory: added memory carries its memmap", "[devices][memmap
     REQUIRE(plain.plug_device("dimm0").ok());
     CHECK(plain.memmap_pages(136) == 0);
 }
+
+// --- devices added at runtime ---------------------------------------------------------------
+
+namespace {
+
+NewDevice new_dimm(std::string name, int node, uint64_t size) {
+    NewDevice n;
+    n.name = std::move(name);
+    n.node = node;
+    n.size = size;
+    return n;
+}
+
+NewDevice new_virtio(std::string name, int node, uint64_t size, uint64_t requested) {
+    NewDevice n = new_dimm(std::move(name), node, size);
+    n.kind = DeviceKind::VirtioMem;
+    n.requested = requested;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a DIMM added at runtime goes to the first free place of its node", "[devices][add]") {
+    MachineSpec spec = device_spec();
+    spec.params.auto_online_blocks = OnlineType::Online;
+    Machine m = make(spec);
+    CHECK(m.free_device_name(DeviceKind::Dimm) == "dimm1");
+    CHECK(m.free_device_name(DeviceKind::VirtioMem) == "virtio-mem0");
+
+    // Node 0: 9-13 GiB is present memory, 17 GiB holds dimm0 (512 MiB): first fit follows it.
+    Outcome o = m.create_device(new_dimm("dimm1", 0, 1 * GiB));
+    REQUIRE(o.ok());
+    const Device* d = m.device("dimm1");
+    REQUIRE(d != nullptr);
+    CHECK(d->added);
+    CHECK(d->spec.start == 17 * GiB + 4 * kBlock);
+    CHECK(d->plugged == 1 * GiB);
+    const uint64_t first = d->spec.start / kBlock;
+    CHECK(actions(o) == std::vector<std::string>{"add", "add", "add", "add", "add", "add", "add",
+                                                 "add", "online", "online", "online", "online",
+                                                 "online", "online", "online", "online"});
+    CHECK(o.changes.devices);
+    CHECK(o.changes.devices_before == std::vector<std::string>{"dimm0", "vmem0"});
+    CHECK(o.changes.added.size() == 8);
+    CHECK(m.blocks().at(first).node == 0);
+    CHECK(m.blocks().at(first).online());
+
+    // The next one on node 1 skips 13-17 GiB (present) and vmem0's range at 33 GiB.
+    REQUIRE(m.create_device(new_dimm("dimm2", 1, 2 * GiB)).ok());
+    CHECK(m.device("dimm2")->spec.start == 35 * GiB);
+    CHECK(m.free_device_name(DeviceKind::Dimm) == "dimm3");
+
+    // Unplugging an added device removes it; a configured one stays, empty.
+    Outcome u = m.unplug_device("dimm1");
+    REQUIRE(u.ok());
+    CHECK(m.device("dimm1") == nullptr);
+    CHECK(u.changes.devices);
+    CHECK(u.changes.devices_before == std::vector<std::string>{"dimm0", "vmem0", "dimm1", "dimm2"});
+    CHECK(u.changes.removed.size() == 8);
+    CHECK_FALSE(m.blocks().present(first));
+    CHECK(m.free_device_name(DeviceKind::Dimm) == "dimm1");
+    // Its place is free again.
+    REQUIRE(m.create_device(new_dimm("dimm1", 0, 1 * GiB)).ok());
+    CHECK(m.device("dimm1")->spec.start == 17 * GiB + 4 * kBlock);
+}
+
+TEST_CASE("a virtio-mem device added at runtime plugs what is requested", "[devices][add]") {
+    Machine m = make(device_spec());
+    NewDevice n = new_virtio("virtio-mem0", 0, 4 * GiB, 1 * GiB);
+    n.unit = 2 * kBlock;
+    Outcome o = m.create_device(n);
+    REQUIRE(o.ok());
+    const Device* d = m.device("virtio-mem0");
+    REQUIRE(d);
+    CHECK(d->spec.unit == 2 * kBlock);
+    CHECK(d->plugged == 1 * GiB);
+    CHECK(d->spec.start % (2 * kBlock) == 0);
+    CHECK(o.changes.added.size() == 8);
+    REQUIRE(m.resize_device("virtio-mem0", 4 * GiB).ok());
+    CHECK(m.device("virtio-mem0")->plugged == 4 * GiB);
+    // Resizing to nothing keeps the device; unplugging removes it.
+    REQUIRE(m.resize_device("virtio-mem0", 0).ok());
+    CHECK(m.device("virtio-mem0") != nullptr);
+    REQUIRE(m.unplug_device("virtio-mem0").ok());
+    CHECK(m.device("virtio-mem0") == nullptr);
+    // Unit defaults to the block size, requested to everything.
+    REQUIRE(m.create_device(new_virtio("v", 1, 1 * GiB, 1 * GiB)).ok());
+    CHECK(m.device("v")->spec.unit == kBlock);
+    CHECK(m.device("v")->plugged == 1 * GiB);
+}
+
+TEST_CASE("adding a device that cannot exist changes nothing", "[devices][add]") {
+    Machine m = make(device_spec());
+    const auto before = snapshot(m);
+    const uint64_t seq = m.last_seqnum();
+    check_no_effect(m, m.create_device(new_dimm("dimm0", 0, 1 * GiB)), EINVAL, before, seq);
+    check_no_effect(m, m.create_device(new_dimm("a/b", 0, 1 * GiB)), EINVAL, before, seq);
+    check_no_effect(m, m.create_device(new_dimm("x", 2, 1 * GiB)), EINVAL, before, seq);
+    check_no_effect(m, m.create_device(new_dimm("x", 0, 0)), EINVAL, before, seq);
+    check_no_effect(m, m.create_device(new_dimm("x", 0, 100 * MiB)), EINVAL, before, seq);
+    // Larger than any free place.
+    check_no_effect(m, m.create_device(new_dimm("x", 0, 64 * GiB)), ENOSPC, before, seq);
+    NewDevice at = new_dimm("x", 0, 1 * GiB);
+    at.start = 9 * GiB;  // present memory
+    check_no_effect(m, m.create_device(at), EINVAL, before, seq);
+    at.start = 17 * GiB;  // dimm0's range
+    check_no_effect(m, m.create_device(at), EINVAL, before, seq);
+    at.start = 100 * GiB;  // outside every pluggable range
+    check_no_effect(m, m.create_device(at), EINVAL, before, seq);
+    NewDevice whole = new_dimm("x", 0, 1 * GiB);
+    whole.requested = 128 * MiB;  // a DIMM plugs whole
+    check_no_effect(m, m.create_device(whole), EINVAL, before, seq);
+    NewDevice unit = new_virtio("x", 0, 1 * GiB, 128 * MiB);
+    unit.unit = 256 * MiB;  // requested is not a multiple of the unit
+    check_no_effect(m, m.create_device(unit), EINVAL, before, seq);
+    CHECK(m.devices().size() == 2);
+}

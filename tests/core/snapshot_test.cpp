@@ -75,6 +75,8 @@ void check_same(const Machine& a, const Machine& b) {
     for (size_t i = 0; i < a.devices().size(); ++i) {
         CHECK(a.devices()[i].spec.name == b.devices()[i].spec.name);
         CHECK(a.devices()[i].plugged == b.devices()[i].plugged);
+        CHECK(a.devices()[i].added == b.devices()[i].added);
+        CHECK(a.devices()[i].spec == b.devices()[i].spec);
         CHECK(a.devices()[i].present_kernel_pages == b.devices()[i].present_kernel_pages);
         CHECK(a.devices()[i].present_movable_pages == b.devices()[i].present_movable_pages);
     }
@@ -198,6 +200,47 @@ TEST_CASE("devices, faults and poison survive a restore", "[snapshot]") {
     check_same_next(m, r, [](Machine& x) { return x.unplug_device("vmem0"); });
     check_same_next(m, r, [](Machine& x) { return x.hard_offline_page(73 * kBlock); });
     check_same_next(m, r, [](Machine& x) { return x.set_state(73, OnlineType::Offline); });
+}
+
+TEST_CASE("devices added at runtime survive a restore", "[snapshot]") {
+    const MachineSpec spec = rich_spec();
+    Machine m = make(spec);
+    REQUIRE(m.set_auto_online_blocks(OnlineType::OnlineMovable).ok());
+    NewDevice dimm;
+    dimm.name = "dimm7";
+    dimm.node = 1;
+    dimm.size = 1ull << 30;
+    REQUIRE(m.create_device(dimm).ok());
+    NewDevice vmem = dimm;
+    vmem.name = "virtio-mem0";
+    vmem.kind = DeviceKind::VirtioMem;
+    vmem.node = 0;
+    vmem.requested = 4 * kBlock;
+    REQUIRE(m.create_device(vmem).ok());
+
+    const MachineSnapshot snap = m.snapshot();
+    REQUIRE(snap.devices.size() == spec.devices.size() + 2);
+    CHECK_FALSE(snap.devices.front().added.has_value());
+    REQUIRE(snap.devices.back().added.has_value());
+    CHECK(snap.devices.back().added->kind == DeviceKind::VirtioMem);
+
+    Machine r = restored(spec, m);
+    check_same(m, r);
+    check_same_next(m, r, [](Machine& x) { return x.resize_device("virtio-mem0", 8 * kBlock); });
+    check_same_next(m, r, [](Machine& x) { return x.unplug_device("dimm7"); });
+    check_same_next(m, r, [&](Machine& x) { return x.create_device(dimm); });
+
+    // A runtime device that is not marked as one, or overlaps another, is refused at its field.
+    MachineSnapshot bad = snap;
+    bad.devices.back().added.reset();
+    CHECK(restore_error(spec, bad).field ==
+          "/devices/" + std::to_string(snap.devices.size() - 1) + "/name");
+    bad = snap;
+    bad.devices.back().added->start = bad.devices[bad.devices.size() - 2].added->start;
+    CHECK(restore_error(spec, bad).field == "/devices/" + std::to_string(snap.devices.size() - 1));
+    bad = snap;
+    bad.devices.front().added = bad.devices.back().added;
+    CHECK(restore_error(spec, bad).field == "/devices/0/added");
 }
 
 TEST_CASE("blocks are kept as runs of equal blocks", "[snapshot]") {

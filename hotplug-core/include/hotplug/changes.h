@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -24,10 +25,14 @@ struct ChangeSet {
     // Global settings: module parameters, auto_online_blocks, notifier error injection, and
     // a device's own state (its plugged size).
     bool params = false;
+    // Devices were added or removed; the names of all devices, in order, before the first
+    // such change (an index names a device's files, so later ones move when one goes).
+    bool devices = false;
+    std::vector<std::string> devices_before;
 
     bool empty() const {
         return blocks.empty() && added.empty() && removed.empty() && valid_zones.empty() &&
-               !all_valid_zones && nodes.empty() && !node_masks && !params;
+               !all_valid_zones && nodes.empty() && !node_masks && !params && !devices;
     }
     void merge(const ChangeSet& other);
 };

@@ -44,6 +44,20 @@ struct Device {
     // auto-movable reads); kept up to date wherever pages are accounted.
     uint64_t present_kernel_pages = 0;
     uint64_t present_movable_pages = 0;
+    // Added at runtime rather than configured: unplugging it removes the device again, the
+    // way unplugging a DIMM from a VM removes its slot's device.
+    bool added = false;
+};
+
+// A device to add at runtime (Machine::create_device).
+struct NewDevice {
+    std::string name;  // a free, valid file name (Machine::free_device_name gives one)
+    DeviceKind kind = DeviceKind::Dimm;
+    int node = 0;
+    uint64_t size = 0;                  // DIMM: its size; virtio-mem: the most it can plug
+    std::optional<uint64_t> start;      // none: the lowest free place that fits
+    uint64_t unit = 0;                  // virtio-mem; 0: the block size
+    std::optional<uint64_t> requested;  // virtio-mem: bytes to plug now; none: all of it
 };
 
 enum class NotifierAction : uint8_t { GoingOnline, GoingOffline };
@@ -153,6 +167,14 @@ public:
     // from the top; a unit that cannot go offline is rolled back into the zones its blocks
     // had and the resize stops there with that errno, keeping the units already unplugged.
     Outcome resize_device(const std::string& name, uint64_t bytes);
+    // Hot-plugs a device the configuration does not declare, then plugs it like
+    // plug_device (a virtio-mem device only `requested` bytes). Without a start it goes to
+    // the lowest free, aligned place in a pluggable range of its node, else of any node
+    // (ENOSPC when none fits). EINVAL for a name in use, bad geometry or a start that
+    // overlaps memory or another device. Its unplug_device removes it.
+    Outcome create_device(const NewDevice& d);
+    // "dimm0", "virtio-mem1", ...: the lowest such name no device has.
+    std::string free_device_name(DeviceKind kind) const;
     // notifier-error-inject: 0 or -4095..-1; while non-zero every such action fails with it.
     Outcome set_notifier_error(NotifierAction action, int error);
     // Only stored (the model has no other notifiers); both changes report `params`.
@@ -230,7 +252,15 @@ private:
     Device* find_device(const std::string& name);
     int device_index(uint64_t block) const;  // index into devices_ covering the block, or -1
     Outcome resize_virtio(Device& dev, uint64_t bytes);
+    void eject_dimm(Device& dev, Outcome& out);
+    // Checks a device's name and geometry against the nodes, pluggable ranges and the
+    // other devices (not against present memory).
+    std::optional<Error> check_device(const DeviceSpec& spec) const;
+    // A configured device (build): checked, then its plugged part made present.
     std::optional<Error> add_device(const DeviceSpec& spec);
+    std::optional<uint64_t> free_device_start(int node, uint64_t size, uint64_t align) const;
+    bool range_has_memory(uint64_t start, uint64_t size) const;
+    void note_device_list(Outcome& out) const;
     bool wants_memmap() const { return params_.memmap_on_memory != MemmapOnMemory::No; }
 
     Arch arch_ = Arch::X86_64;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hotplug/params.h"
+#include "hotplug/spec.h"
 #include "hotplug/types.h"
 
 namespace hotplug {
@@ -40,10 +41,12 @@ struct BlockRun {
     bool operator==(const BlockRun&) const = default;
 };
 
-// A memory device's runtime state; its geometry comes from the spec, by name.
+// A memory device's runtime state. A configured device's geometry comes from the spec, by
+// name; a device added at runtime carries its own (its `plugged` member unused).
 struct DeviceSnapshot {
     std::string name;
     uint64_t plugged = 0;
+    std::optional<DeviceSpec> added;
     bool operator==(const DeviceSnapshot&) const = default;
 };
 
@@ -74,7 +77,8 @@ struct MachineSnapshot {
     // with the spec so that a snapshot of another configuration is refused.
     Params params;
     std::vector<BlockRun> blocks;         // ascending, non-overlapping
-    std::vector<DeviceSnapshot> devices;  // the spec's devices, in the spec's order
+    // The spec's devices, in the spec's order, then those added at runtime.
+    std::vector<DeviceSnapshot> devices;
     FaultsSnapshot faults;
 
     bool operator==(const MachineSnapshot&) const = default;

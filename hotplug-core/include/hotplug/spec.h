@@ -53,6 +53,8 @@ struct DeviceSpec {
     uint64_t size = 0;       // DIMM: its size; virtio-mem: the most it can plug
     uint64_t unit = 0;       // virtio-mem: plug granularity (a multiple of the block size)
     uint64_t plugged = 0;    // at start: DIMM 0 or size; virtio-mem: bytes plugged
+
+    bool operator==(const DeviceSpec&) const = default;
 };
 
 // Per-block behaviour of offlining that real hardware decides and a rehearsal wants to choose.
