@@ -23,7 +23,9 @@ int64_t Stamps::get(Dep dep, Scope scope, const Ctx& ctx) const {
         case Dep::NodeBlockList: return value_or(node_lists_, ctx.node, boot_);
         case Dep::NodeMasks:
         case Dep::Params:
-        case Dep::BlockList: return global_[static_cast<size_t>(dep)];
+        case Dep::BlockList:
+        case Dep::DeviceList:
+            return global_[static_cast<size_t>(dep)];
     }
     // Static files still change mtime when written (their page cache holds the writer's
     // bytes): writable files share the stamp of their object.

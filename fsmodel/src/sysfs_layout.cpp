@@ -152,15 +152,17 @@ const DirSpec kNotifierMemory{{
 }};
 const DirSpec kNotifierInject{{dir("memory", &kNotifierMemory)}};
 
+// A device's directory stands for whichever device has its index: when devices come and go,
+// the fixed attributes of the later ones move, hence Dep::DeviceList.
 const DirSpec kDevice{{
-    attr_ro("kind", device_kind),
-    attr_ro("node", device_node),
+    attr_ro("kind", device_kind, Dep::DeviceList),
+    attr_ro("node", device_node, Dep::DeviceList),
     attr_rw("plugged", device_plugged, device_plugged_store, Dep::BlockList),
-    attr_ro("size", device_size),
-    attr_ro("start", device_start),
-    attr_ro("unit", device_unit),
+    attr_ro("size", device_size, Dep::DeviceList),
+    attr_ro("start", device_start, Dep::DeviceList),
+    attr_ro("unit", device_unit, Dep::DeviceList),
 }};
-const DirSpec kDeviceList{{each(dir("", &kDevice), Each::Device)}};
+const DirSpec kDeviceList{{each(dir("", &kDevice), Each::Device)}, Dep::DeviceList};
 const DirSpec kHotplugfsDebug{{dir("devices", &kDeviceList)}};
 
 const DirSpec kDebug{{

@@ -1,5 +1,6 @@
 // Tree I/O: show, store and the kernel's generic sysfs rules around them, plus the mapping
 // from model changes to the files whose bytes or listings changed.
+#include <algorithm>
 #include <cerrno>
 
 #include "fsmodel/text.h"
@@ -121,6 +122,29 @@ void Tree::refresh(const Machine& m, const hotplug::ChangeSet& c, int64_t now_ns
         for (const auto& b : c.removed) node_list(b.node);
     }
     for (const auto& b : c.removed) add_removed(b, out);
+    if (c.devices) {
+        stamps_.set_global(Dep::DeviceList, stamp);
+        stamps_.set_global(Dep::BlockList, stamp);  // `plugged` of devices that moved
+        add_dep(Scope::Global, 0, Dep::DeviceList, out);
+        add_device_list(m, c.devices_before, out);
+    }
+}
+
+// Devices are named by index: every index whose device changed has new files, and the old
+// name there (if any) vanishes from the devices directory.
+void Tree::add_device_list(const Machine& m, const std::vector<std::string>& before,
+                           Invalidations& out) const {
+    const auto& now = m.devices();
+    for (size_t i = 0; i < std::max(now.size(), before.size()); ++i) {
+        if (i < now.size() && i < before.size() && now[i].spec.name == before[i]) continue;
+        for (int index : by_slot_[static_cast<int>(Scope::Device)]) {
+            const Def& def = defs_[index];
+            const uint64_t ino = encode_inode(Scope::Device, i, def.slot);
+            out.inodes.push_back(ino);
+            if (def.spec->each != Each::Device || i >= before.size()) continue;
+            out.removed_entries.push_back({inode_of(defs_[def.parent], Ctx{}), before[i], ino});
+        }
+    }
 }
 
 void Tree::touch(const Machine& m, uint64_t ino, int64_t now_ns, Invalidations& out) {

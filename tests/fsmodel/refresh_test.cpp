@@ -252,3 +252,48 @@ TEST_CASE("refresh: parameters, and touch after a write", "[refresh]") {
     CHECK(inv.inodes == std::vector<uint64_t>{ino_of(t, m, control)});
     CHECK(mtime(t, m, control) > kBoot + 50);
 }
+
+TEST_CASE("refresh: devices that come and go move the files of later ones", "[refresh]") {
+    auto m = default_machine();  // no configured devices
+    fsmodel::Tree t(fsmodel::sysfs_root(), kBoot);
+    const std::string devs = "kernel/debug/hotplugfs/devices";
+    const uint64_t devdir = ino_of(t, m, devs);
+    auto add = [&](const std::string& name, uint64_t size) {
+        hotplug::NewDevice n;
+        n.name = name;
+        n.size = size;
+        auto out = m.create_device(n);
+        REQUIRE(out.ok());
+        return out;
+    };
+    fsmodel::Invalidations inv;
+    auto a = add("a", 1 * GiB);
+    t.refresh(m, a.changes, kBoot + 10, inv);
+    CHECK(has(inv, devdir));
+    CHECK(inv.removed_entries.empty());
+    CHECK(has(inv, ino_of(t, m, devs + "/a/size")));
+    add("b", 2 * GiB);
+
+    const uint64_t b_dir = ino_of(t, m, devs + "/b");
+    const uint64_t b_size = ino_of(t, m, devs + "/b/size");
+    const uint64_t a_dir = ino_of(t, m, devs + "/a");
+    CHECK(read_path(t, m, devs + "/b/size") == "2147483648\n");
+    const int64_t before = mtime(t, m, devs + "/b/size");
+
+    auto out = m.unplug_device("a");
+    REQUIRE(out.ok());
+    inv = {};
+    t.refresh(m, out.changes, kBoot + 20, inv);
+    // Both names vanish from where they were; b's old inodes (index 1) are invalidated and
+    // index 0 now reads b, with a newer mtime so that cached pages are dropped.
+    CHECK(has_removed(inv, devdir, "a", a_dir));
+    CHECK(has_removed(inv, devdir, "b", b_dir));
+    CHECK(has(inv, b_size));
+    CHECK(has(inv, devdir));
+    CHECK(ino_of(t, m, devs + "/b") == a_dir);
+    CHECK(read_path(t, m, devs + "/b/size") == "2147483648\n");
+    CHECK(mtime(t, m, devs + "/b/size") > before);
+    fsmodel::Stat st;
+    CHECK(lookup_path(t, m, devs + "/a", st) == ENOENT);
+    CHECK(t.getattr(m, b_size, st) == ENOENT);
+}

@@ -25,14 +25,15 @@ enum class Kind : uint8_t { Dir, Attr, Link };
 
 // What a file's bytes (or a directory's listing) depend on, for mtime and cache refresh.
 enum class Dep : uint8_t {
-    Static,       // never changes
-    BlockState,   // state and online of the entry's block
-    ValidZones,   // valid_zones of the entry's block (also moves with zone spans and policy)
-    NodeMeminfo,  // meminfo of the entry's node
-    NodeMasks,    // has_memory, has_normal_memory
-    Params,       // module parameters and auto_online_blocks
-    BlockList,    // listing of every block (memory/, bus/memory/devices/)
-    NodeBlockList // listing of one node's blocks (nodeK/)
+    Static,         // never changes
+    BlockState,     // state and online of the entry's block
+    ValidZones,     // valid_zones of the entry's block (also moves with zone spans and policy)
+    NodeMeminfo,    // meminfo of the entry's node
+    NodeMasks,      // has_memory, has_normal_memory
+    Params,         // module parameters and auto_online_blocks
+    BlockList,      // listing of every block (memory/, bus/memory/devices/)
+    NodeBlockList,  // listing of one node's blocks (nodeK/)
+    DeviceList      // the memory devices: their listing and each one's fixed attributes
 };
 
 // Which objects a generated entry stands for: one instance per object.

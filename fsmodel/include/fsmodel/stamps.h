@@ -31,7 +31,7 @@ private:
     std::vector<int64_t> blocks_;      // per block: state, online, valid_zones, uevent
     std::vector<int64_t> nodes_;       // per node: meminfo and node-scoped writes
     std::vector<int64_t> node_lists_;  // per node: its memoryN links
-    std::array<int64_t, 8> global_{};  // per Dep for global things
+    std::array<int64_t, 9> global_{};  // per Dep for global things
 };
 
 }  // namespace fsmodel
