@@ -184,7 +184,9 @@ int method_device_plug(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return device_resize(m, userdata, error, std::nullopt);
 }
 int method_device_unplug(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-    return device_resize(m, userdata, error, uint64_t{0});
+    if (int r = require_admin(m, error); r < 0) return r;
+    const std::string name = device_name(sd_bus_message_get_path(m));
+    return device_unplug(m, error, backend_of(userdata), name.c_str());
 }
 int method_device_resize(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     uint64_t size = 0;

@@ -77,7 +77,7 @@ int method_unplug_device(sd_bus_message* m, void* userdata, sd_bus_error* error)
     const char* name = nullptr;
     if (int r = sd_bus_message_read(m, "s", &name); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
-    return device_write(m, error, backend_of(userdata), name, uint64_t{0});
+    return device_unplug(m, error, backend_of(userdata), name);
 }
 
 int method_resize_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -86,6 +86,57 @@ int method_resize_device(sd_bus_message* m, void* userdata, sd_bus_error* error)
     if (int r = sd_bus_message_read(m, "st", &name, &size); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
     return device_write(m, error, backend_of(userdata), name, size);
+}
+
+// AddDevice's options: name (s), start, unit, requested (t). Unknown ones are refused, so
+// that a misspelt option is not silently a default.
+int read_device_options(sd_bus_message* m, hotplug::NewDevice& n, sd_bus_error* error) {
+    int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+    if (r < 0) return r;
+    while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+        const char* key = nullptr;
+        if ((r = sd_bus_message_read(m, "s", &key)) < 0) return r;
+        const std::string k = key;
+        if (k == "name") {
+            const char* name = nullptr;
+            if ((r = sd_bus_message_read(m, "v", "s", &name)) < 0) return r;
+            n.name = name;
+        } else if (k == "start" || k == "unit" || k == "requested") {
+            uint64_t v = 0;
+            if ((r = sd_bus_message_read(m, "v", "t", &v)) < 0) return r;
+            if (k == "start") n.start = v;
+            if (k == "unit") n.unit = v;
+            if (k == "requested") n.requested = v;
+        } else {
+            return set_errno_error(error, EINVAL, "unknown option '" + k + "'");
+        }
+        if ((r = sd_bus_message_exit_container(m)) < 0) return r;
+    }
+    if (r < 0) return r;
+    return sd_bus_message_exit_container(m);
+}
+
+int method_add_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    const char* kind = nullptr;
+    int32_t node = 0;
+    hotplug::NewDevice n;
+    if (int r = sd_bus_message_read(m, "sit", &kind, &node, &n.size); r < 0) return r;
+    if (int r = read_device_options(m, n, error); r < 0) return r;
+    if (int r = require_admin(m, error); r < 0) return r;
+    const std::string k = kind;
+    if (k != "dimm" && k != "virtio-mem")
+        return set_errno_error(error, EINVAL, "device kind '" + k + "' (dimm or virtio-mem)");
+    n.kind = k == "dimm" ? hotplug::DeviceKind::Dimm : hotplug::DeviceKind::VirtioMem;
+    n.node = node;
+    std::string why;
+    const long r = backend_of(userdata).apply([&](hotplug::Machine& mach) {
+        if (n.name.empty()) n.name = mach.free_device_name(n.kind);
+        hotplug::Outcome o = mach.create_device(n);
+        why = o.error.message;
+        return o;
+    });
+    if (r < 0) return set_errno_error(error, static_cast<int>(-r), why);
+    return sd_bus_reply_method_return(m, "s", n.name.c_str());
 }
 
 int method_set_block_fault(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -206,6 +257,10 @@ const sd_bus_vtable kManagerVtable[] = {
                              method_set_parameter, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("PlugDevice", "s", SD_BUS_PARAM(name), "", , method_plug_device,
                              SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES(
+        "AddDevice", "sita{sv}",
+        SD_BUS_PARAM(kind) SD_BUS_PARAM(node) SD_BUS_PARAM(size) SD_BUS_PARAM(options), "s",
+        SD_BUS_PARAM(name), method_add_device, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("UnplugDevice", "s", SD_BUS_PARAM(name), "", , method_unplug_device,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ResizeDevice", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(size), "", ,

@@ -295,6 +295,11 @@ void BusService::emit_changes() {
                                [&](const auto& old) { return old.first == d.first; });
         if (it == last_devices_.end() || it->second != d.second) changed_devices.push_back(d);
     }
+    // A device added at runtime and unplugged is gone: its last word is "nothing plugged".
+    for (const auto& old : last_devices_)
+        if (std::none_of(devices.begin(), devices.end(),
+                         [&](const auto& d) { return d.first == old.first; }))
+            changed_devices.emplace_back(old.first, 0);
     last_devices_ = std::move(devices);
     for (sd_bus* bus : connections()) {
         if (params_changed)

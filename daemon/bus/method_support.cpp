@@ -84,21 +84,34 @@ static bool valid_device_name(const std::string& n) {
     return !n.empty() && n != "." && n != ".." && n.find('/') == std::string::npos;
 }
 
-// Plug (whole size), Unplug (0) and Resize (bytes) of a configured device.
+// The device's size, if there is a device of that name.
+static std::optional<uint64_t> device_size(const Backend& b, const char* name) {
+    if (!valid_device_name(name)) return std::nullopt;
+    std::optional<uint64_t> size;
+    b.state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
+        if (const hotplug::Device* d = mach.device(name)) size = d->spec.size;
+        return 0;
+    });
+    return size;
+}
+
 int device_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name,
                  std::optional<uint64_t> bytes) {
-    if (!valid_device_name(name))
-        return set_errno_error(error, ENOENT, std::string("device ") + name);
-    uint64_t size = 0;
-    if (!bytes) {
-        const bool found = b.state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
-            for (const auto& d : mach.devices())
-                if (d.spec.name == name) return size = d.spec.size, true;
-            return false;
-        });
-        if (!found) return set_errno_error(error, ENOENT, std::string("device ") + name);
-    }
-    return reply_write(m, error, b, device_file(name), std::to_string(bytes.value_or(size)));
+    const auto size = device_size(b, name);
+    if (!size) return set_errno_error(error, ENOENT, std::string("device ") + name);
+    return reply_write(m, error, b, device_file(name), std::to_string(bytes.value_or(*size)));
+}
+
+int device_unplug(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name) {
+    if (!device_size(b, name)) return set_errno_error(error, ENOENT, std::string("device ") + name);
+    std::string why;
+    const long r = b.apply([&](hotplug::Machine& mach) {
+        hotplug::Outcome o = mach.unplug_device(name);
+        why = o.error.message;
+        return o;
+    });
+    if (r < 0) return set_errno_error(error, static_cast<int>(-r), why);
+    return sd_bus_reply_method_return(m, "");
 }
 
 }  // namespace hotplugfs::bus

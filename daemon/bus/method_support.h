@@ -30,8 +30,11 @@ int reply_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const 
 // "devices/system/memory/memoryN/FILE".
 std::string block_path(uint64_t block, const char* file);
 
-// Plug (nullopt: the whole size), unplug (0) or resize (bytes) of a configured device.
+// Plug (nullopt: the whole size) or resize (bytes) of a device: a write to its `plugged`.
 int device_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name,
                  std::optional<uint64_t> bytes);
+// Unplug of a device: all of its memory, and a device added at runtime goes away with it
+// (for a configured device the same as writing 0 to `plugged`).
+int device_unplug(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name);
 
 }  // namespace hotplugfs::bus

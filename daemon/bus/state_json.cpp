@@ -51,7 +51,8 @@ Json devices_json(const hotplug::Machine& m) {
                        {"start", d.spec.start},
                        {"size", d.spec.size},
                        {"unit", d.spec.unit},
-                       {"plugged", d.plugged}});
+                       {"plugged", d.plugged},
+                       {"added", d.added}});
     return out;
 }
 

@@ -148,7 +148,56 @@ int cmd_set(const Context& c, const Args& a) {
     });
 }
 
+// plug --size SIZE [--kind K] [--node N] [--requested SIZE] [--unit SIZE] [--start ADDR]
+// [--name NAME]: a new device, through AddDevice; prints its name.
+int plug_new(const Context& c, const Args& a) {
+    std::string kind = "dimm", name;
+    int32_t node = 0;
+    std::optional<uint64_t> size, requested, unit, start;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (i + 1 >= a.size()) return usage(*c.command);
+        const std::string& v = a[++i];
+        const std::string& o = a[i - 1];
+        auto number = [&](std::optional<uint64_t>& out) { return bool(out = parse_size(v)); };
+        if (o == "--kind" && (v == "dimm" || v == "virtio-mem"))
+            kind = v;
+        else if (o == "--node" && !v.empty() && v.find_first_not_of("0123456789") == v.npos &&
+                 v.size() < 6)
+            node = std::stoi(v);
+        else if (o == "--name" && !v.empty())
+            name = v;
+        else if (!((o == "--size" && number(size)) || (o == "--requested" && number(requested)) ||
+                   (o == "--unit" && number(unit)) || (o == "--start" && number(start))))
+            return usage(*c.command);
+    }
+    if (!size) return usage(*c.command);
+    auto fill = [&](sd_bus_message* m) {
+        int r = sd_bus_message_append(m, "sit", kind.c_str(), node, *size);
+        if (r >= 0) r = sd_bus_message_open_container(m, 'a', "{sv}");
+        auto option = [&](const char* key, const char* type, auto value) {
+            if (r >= 0) r = sd_bus_message_append(m, "{sv}", key, type, value);
+        };
+        if (!name.empty()) option("name", "s", name.c_str());
+        if (requested) option("requested", "t", *requested);
+        if (unit) option("unit", "t", *unit);
+        if (start) option("start", "t", *start);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+    };
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    sd_bus_message* reply = nullptr;
+    bool ok = c.client().call("AddDevice", fill, &reply, &error);
+    const char* added = nullptr;
+    ok = ok && sd_bus_message_read(reply, "s", &added) >= 0;
+    const int rc =
+        report(c, ok, error, "plug " + kind, ok ? Json{{"name", added}} : Json::object());
+    if (ok && !c.json) std::printf("%s\n", added);
+    sd_bus_message_unref(reply);
+    sd_bus_error_free(&error);
+    return rc;
+}
+
 int cmd_plug(const Context& c, const Args& a) {
+    if (!a.empty() && a[0].rfind("--", 0) == 0) return plug_new(c, a);
     if (a.size() != 1) return usage(*c.command);
     return simple(c, "PlugDevice", "plug " + a[0],
                   [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", a[0].c_str()); });
@@ -237,8 +286,14 @@ const Command kCommands[] = {
     {"set", "PARAMETER VALUE",
      "set auto_online_blocks or a module parameter (online_policy, auto_movable_ratio, ...)",
      cmd_set},
-    {"plug", "DEVICE", "plug a configured memory device whole", cmd_plug},
-    {"unplug", "DEVICE", "unplug a memory device", cmd_unplug},
+    {"plug",
+     "DEVICE | --size SIZE [--kind dimm|virtio-mem] [--node N] [--requested SIZE] "
+     "[--unit SIZE] [--start ADDRESS] [--name NAME]",
+     "plug a configured device whole, or add a new device (a DIMM by default) in the first free "
+     "place and print its name",
+     cmd_plug},
+    {"unplug", "DEVICE", "unplug a memory device (one added by plug --size is removed)",
+     cmd_unplug},
     {"resize", "DEVICE SIZE", "plug or unplug a virtio-mem device to SIZE (K/M/G/T)", cmd_resize},
     {"fault",
      "notifier MEM_GOING_ONLINE|MEM_GOING_OFFLINE ERRNO | block BLOCK [--unmovable] "

@@ -136,6 +136,38 @@ hotplug::BlockRun decode_run(const Value& value) {
     return r;
 }
 
+// A configured device is its name and plugged size; one added at runtime also carries its
+// geometry, marked by "added": true.
+hotplug::DeviceSnapshot decode_device(const Value& value) {
+    const Fields f(value, {"name", "plugged", "added", "kind", "node", "start", "size", "unit"});
+    hotplug::DeviceSnapshot d{cv::to_string(f.require("name")),
+                              cv::to_uint(f.require("plugged"), UINT64_MAX), std::nullopt};
+    const auto added = f.get("added");
+    if (!added || !cv::to_bool(*added)) return d;
+    hotplug::DeviceSpec spec;
+    spec.name = d.name;
+    spec.kind = cv::to_device_kind(f.require("kind"));
+    spec.node = static_cast<int>(cv::to_uint(f.require("node"), UINT16_MAX));
+    spec.start = cv::to_uint(f.require("start"), UINT64_MAX);
+    spec.size = cv::to_uint(f.require("size"), UINT64_MAX);
+    spec.unit = cv::to_uint(f.require("unit"), UINT64_MAX);
+    d.added = spec;
+    return d;
+}
+
+Json encode_device(const hotplug::DeviceSnapshot& d) {
+    Json j{{"name", d.name}, {"plugged", d.plugged}};
+    if (d.added) {
+        j["added"] = true;
+        j["kind"] = std::string(hotplug::device_kind_name(d.added->kind));
+        j["node"] = d.added->node;
+        j["start"] = d.added->start;
+        j["size"] = d.added->size;
+        j["unit"] = d.added->unit;
+    }
+    return j;
+}
+
 hotplug::FaultsSnapshot decode_faults(const Value& value) {
     const Fields f(value, {"going_online_error", "going_offline_error", "notifier_priority",
                            "migration", "poisoned_pfns", "soft_offlined"});
@@ -180,11 +212,7 @@ hotplug::MachineSnapshot decode_document(const Json& root) {
     s.seqnum = cv::to_uint(doc.require("seqnum"), UINT64_MAX);
     s.params = decode_params(doc.require("params"));
     for (const Value& v : doc.require("blocks").elements()) s.blocks.push_back(decode_run(v));
-    for (const Value& v : doc.require("devices").elements()) {
-        const Fields d(v, {"name", "plugged"});
-        s.devices.push_back(hotplug::DeviceSnapshot{cv::to_string(d.require("name")),
-                                                    cv::to_uint(d.require("plugged"), UINT64_MAX)});
-    }
+    for (const Value& v : doc.require("devices").elements()) s.devices.push_back(decode_device(v));
     s.faults = decode_faults(doc.require("faults"));
     return s;
 }
@@ -217,7 +245,7 @@ std::string encode(const hotplug::MachineSnapshot& s) {
     doc["seqnum"] = s.seqnum;
     doc["params"] = encode_params(s.params);
     Json devices = Json::array();
-    for (const auto& d : s.devices) devices.push_back(Json{{"name", d.name}, {"plugged", d.plugged}});
+    for (const auto& d : s.devices) devices.push_back(encode_device(d));
     doc["devices"] = std::move(devices);
     doc["faults"] = encode_faults(s.faults);
     // One member a line and one block run a line: small diffs, readable with any pager.

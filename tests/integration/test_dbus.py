@@ -84,7 +84,8 @@ def test_introspection_shows_the_api(served):
     d, bus, _ = served
     r = busctl(bus, "introspect", NAME, PATH)
     assert r.returncode == 0, r.stderr
-    for member in ("Probe", "Online", "Offline", "SetParameter", "PlugDevice", "UnplugDevice",
+    for member in ("Probe", "Online", "Offline", "SetParameter", "PlugDevice", "AddDevice",
+                   "UnplugDevice",
                    "ResizeDevice", "SetBlockFault", "SetNotifierError", "PoisonPage", "GetState",
                    "Uevent", "DeviceChanged", "AutoOnlineBlocks", "BlockSize"):
         assert f".{member} " in r.stdout, member
@@ -146,6 +147,69 @@ def test_busctl_calls_every_method(served):
     assert r.stdout.strip() == f"t {2 << 30}"
     r = busctl(bus, "get-property", NAME, PATH, IFACE, "AutoMovableRatio")
     assert r.stdout.strip() == "u 150"
+
+
+def test_add_device_creates_plugs_and_unplug_removes(served, tmp_path):
+    d, bus, log = served
+    ok = lambda r: r.returncode == 0 or pytest.fail(r.stderr)  # noqa: E731
+    mon_out = open(tmp_path / "signals.out", "w")
+    mon = subprocess.Popen(["busctl", f"--address={bus}", "monitor", "--match",
+                            f"type='signal',member='DeviceChanged'"], stdout=mon_out,
+                           stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        # A DIMM with defaults: the first free name and place of node 0 (8 GiB, memory64-71).
+        r = call(bus, "AddDevice", "sita{sv}", "dimm", 0, 1 << 30, 0)
+        ok(r)
+        assert r.stdout.strip() == 's "dimm2"'
+        assert d.read("kernel/debug/hotplugfs/devices/dimm2/start") == b"0x200000000\n"
+        assert d.state(64) == b"online\n"  # auto_online_blocks is online in this machine
+        # virtio-mem with every option.
+        r = call(bus, "AddDevice", "sita{sv}", "virtio-mem", 1, 2 << 30, 4,
+                 "name", "s", "vm1", "unit", "t", 256 << 20, "requested", "t", 512 << 20,
+                 "start", "t", 0x540000000)
+        ok(r)
+        assert r.stdout.strip() == 's "vm1"'
+        r = busctl(bus, "get-property", NAME, f"{PATH}/device/vm1", "org.hotplugfs.MemoryDevice1",
+                   "Plugged")
+        assert r.stdout.strip() == f"t {512 << 20}", r.stdout + r.stderr
+        assert d.state(0x540000000 // hpfs.BLOCK_SIZE) == b"online\n"
+        state = json.loads(json.loads(call(bus, "GetState").stdout.split(" ", 1)[1]))
+        added = {dev["name"]: dev for dev in state["devices"] if dev["added"]}
+        assert set(added) == {"dimm2", "vm1"}
+        assert added["vm1"]["unit"] == 256 << 20 and added["vm1"]["node"] == 1
+        # Refusals carry the errno; a refused add changes nothing.
+        r = call(bus, "AddDevice", "sita{sv}", "dimm", 0, 64 << 30, 0)
+        assert r.returncode != 0 and "No space left on device" in r.stderr, r.stderr
+        r = call(bus, "AddDevice", "sita{sv}", "dimm", 0, 1 << 30, 1, "name", "s", "dimm0")
+        assert r.returncode != 0 and "Invalid argument" in r.stderr, r.stderr
+        r = call(bus, "AddDevice", "sita{sv}", "dimm", 0, 1 << 30, 1, "colour", "s", "red")
+        assert r.returncode != 0 and "unknown option" in r.stderr, r.stderr
+        r = call(bus, "AddDevice", "sita{sv}", "floppy", 0, 1 << 30, 0)
+        assert r.returncode != 0 and "Invalid argument" in r.stderr, r.stderr
+        r = call(bus, "AddDevice", "sita{sv}", "dimm", 0, 1 << 30, 0, user="nobody")
+        assert r.returncode != 0 and "only root" in r.stderr, r.stderr
+        assert sorted(os.listdir(d.path("kernel/debug/hotplugfs/devices"))) == \
+            ["dimm0", "dimm1", "dimm2", "vm1", "vmem0"]
+        # Unplugging an added device removes it, its object and its files.
+        ok(call(bus, "UnplugDevice", "s", "dimm2"))
+        assert not os.path.exists(d.block(64))
+        assert sorted(os.listdir(d.path("kernel/debug/hotplugfs/devices"))) == \
+            ["dimm0", "dimm1", "vm1", "vmem0"]
+        r = busctl(bus, "get-property", NAME, f"{PATH}/device/dimm2", "org.hotplugfs.MemoryDevice1",
+                   "Plugged")
+        assert r.returncode != 0
+        # vm1 moved up one place: its files still read its own values.
+        assert d.read("kernel/debug/hotplugfs/devices/vm1/plugged") == b"536870912\n"
+        assert d.read("kernel/debug/hotplugfs/devices/vm1/kind") == b"virtio-mem\n"
+        hpfs.wait_until(lambda: (tmp_path / "signals.out").read_text().count("DeviceChanged") >= 3,
+                        what="DeviceChanged signals")
+        text = (tmp_path / "signals.out").read_text()
+        assert '"dimm2"' in text and '"vm1"' in text
+    finally:
+        mon.terminate()
+        mon.wait(timeout=10)
+        mon_out.close()
 
 
 def test_errors_carry_the_errno(served):

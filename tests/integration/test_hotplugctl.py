@@ -95,6 +95,50 @@ def test_probe_set_and_devices(machine):
     assert r.returncode == 1 and "No such file or directory" in r.stderr
 
 
+def test_plug_new_devices(machine):
+    d = machine
+    devices = "kernel/debug/hotplugfs/devices"
+    # A DIMM on node 0 by default, in the first free place (8 GiB: memory64-71).
+    r = ctl(d, "plug", "--size", "1G")
+    assert r.returncode == 0 and r.stdout == "dimm2\n", r.stdout + r.stderr
+    assert d.read(f"{devices}/dimm2/start") == b"0x200000000\n"
+    assert d.state(64) == b"online\n" and d.state(71) == b"online\n"
+    doc = ok_json(ctl(d, "plug", "--kind", "virtio-mem", "--node", "1", "--size", "2G",
+                      "--requested", "512M", "--name", "big", json_out=True))
+    assert doc["result"] == {"name": "big"}
+    # Node 1's first free place for 2 GiB follows vmem0 (17-21 GiB): memory168-171 plugged.
+    assert d.state(168) == b"online\n" and not os.path.exists(d.block(172))
+    # Read it now, so that the kernel caches these files before big moves up one place.
+    assert d.read(f"{devices}/big/kind") == b"virtio-mem\n"
+    assert d.read(f"{devices}/big/plugged") == b"536870912\n"
+    r = ctl(d, "status")
+    assert re.search(r"^big\s+virtio-mem\s+1 0x0000000540000000\s+2G\s+512M$", r.stdout, re.M), \
+        r.stdout
+    state = json.loads(ctl(d, "status", json_out=True).stdout)
+    assert [(x["name"], x["added"]) for x in state["devices"]] == \
+        [("dimm0", False), ("dimm1", False), ("vmem0", False), ("dimm2", True), ("big", True)]
+    assert ctl(d, "resize", "big", "2G").returncode == 0
+    assert d.state(183) == b"online\n"
+    # Refusals: no room, a name in use, usage errors.
+    r = ctl(d, "plug", "--size", "64G")
+    assert r.returncode == 1 and "No space left on device" in r.stderr, r.stderr
+    r = ctl(d, "plug", "--size", "1G", "--name", "dimm0", json_out=True)
+    assert r.returncode == 1 and json.loads(r.stdout)["errno"] == 22
+    for bad in (["--size"], ["--kind", "floppy", "--size", "1G"], ["--node", "x", "--size", "1G"],
+                ["--size", "1G", "extra"], ["--kind", "dimm"]):
+        assert ctl(d, "plug", *bad).returncode == 2, bad
+    # Unplugging an added device removes it; big's files follow it to its new place.
+    assert ctl(d, "unplug", "dimm2").returncode == 0
+    assert not os.path.exists(d.block(64))
+    assert sorted(os.listdir(d.path(devices))) == ["big", "dimm0", "dimm1", "vmem0"]
+    assert d.read(f"{devices}/big/kind") == b"virtio-mem\n"
+    assert d.read(f"{devices}/big/plugged") == b"2147483648\n"
+    assert d.read(f"{devices}/big/start") == b"0x540000000\n"
+    ok_json(ctl(d, "unplug", "big", json_out=True))
+    assert sorted(os.listdir(d.path(devices))) == ["dimm0", "dimm1", "vmem0"]
+    assert not os.path.exists(d.block(168))
+
+
 def test_fault_commands(machine):
     d = machine
     assert ctl(d, "fault", "notifier", "MEM_GOING_ONLINE", "16").returncode == 0

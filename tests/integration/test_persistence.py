@@ -105,6 +105,30 @@ def test_sigkill_and_restart_keep_the_machine(daemon, paths):
     assert len({e["seqnum"] for e in hpfs.read_events(log)}) == len(hpfs.read_events(log))
 
 
+def test_devices_added_at_runtime_survive_a_restart(daemon, paths):
+    state, log = paths
+    args = ("--state", state, "--event-log", log)
+    first = daemon(config=DEVICES_CONFIG, extra_args=args)
+    ctl = os.path.join(os.path.dirname(hpfs.daemon_executable()), "hotplugctl")
+    for plug in (["--size", "1G"], ["--kind", "virtio-mem", "--node", "1", "--size", "2G",
+                                    "--requested", "512M", "--name", "vm9"]):
+        r = hpfs.run([ctl, "--root", first.root, "plug", *plug])
+        assert r.returncode == 0, r.stderr
+    with open(state) as f:
+        saved = json.load(f)
+    assert [x["name"] for x in saved["devices"] if x.get("added")] == ["dimm2", "vm9"]
+    before, before_lsmem = walk(first), lsmem(first)
+    kill_hard(first)
+
+    second = daemon(config=DEVICES_CONFIG, extra_args=args, root=first.root)
+    assert walk(second) == before
+    assert lsmem(second) == before_lsmem
+    # Restored devices behave as added ones: unplugging removes them.
+    r = hpfs.run([ctl, "--root", second.root, "unplug", "dimm2"])
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(second.path(DEVICES))) == ["dimm0", "dimm1", "vm9", "vmem0"]
+
+
 def test_every_write_is_on_disk_before_it_returns(daemon, paths):
     state, _ = paths
     d = daemon(extra_args=("--state", state))
