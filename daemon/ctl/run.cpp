@@ -3,6 +3,8 @@
 // Process layout, chosen so that nothing outlives hotplugctl, even when it is SIGKILLed:
 //   hotplugctl ─┬─ hotplugfsd --foreground, in a mount namespace of its own (so its mount
 //               │    is seen nowhere else and vanishes with it); parent-death signal SIGTERM
+//               ├─ janitor: waits for hotplugctl to end (a pipe's EOF), then for the daemon,
+//               │    and removes the run directory (only it is left when hotplugctl is killed)
 //               └─ joiner: enters the daemon's mount namespace, then a private copy with the
 //                  tree bound over /sys (and the daemon's network namespace with --netns);
 //                  parent-death signal SIGKILL
@@ -12,11 +14,13 @@
 #include "ctl/run.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,6 +173,44 @@ pid_t start_daemon(const RunOptions& o, const std::string& root) {
     child_fail(argv[0]);
 }
 
+// The write end of the janitor's pipe: held by hotplugctl alone, closed in every other child.
+int g_janitor_pipe = -1;
+
+// A process that outlives a SIGKILLed hotplugctl just long enough to remove the run directory
+// once the daemon (which gets SIGTERM when hotplugctl dies) has exited.
+void start_janitor(pid_t daemon, const std::string& root) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return;
+    const pid_t pid = fork();
+    if (pid != 0) {
+        close(fds[0]);
+        if (pid > 0)
+            g_janitor_pipe = fds[1];
+        else
+            close(fds[1]);
+        return;
+    }
+    close(fds[1]);
+    // Not its to handle: a terminal's signals go to the whole process group.
+    for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP}) signal(sig, SIG_IGN);
+    const int null = open("/dev/null", O_RDWR);
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) dup2(null, fd);
+    const int daemon_fd = static_cast<int>(syscall(SYS_pidfd_open, daemon, 0));
+    char byte;
+    while (read(fds[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    if (daemon_fd >= 0) {
+        pollfd p{daemon_fd, POLLIN, 0};
+        if (poll(&p, 1, 10000) == 0) {
+            kill(daemon, SIGKILL);
+            poll(&p, 1, 5000);
+        }
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+    _exit(0);
+}
+
 // Waits until the daemon wrote its PID file (it does once the mount answers).
 bool wait_ready(pid_t daemon, const std::string& root) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -224,6 +266,7 @@ pid_t start_command(const RunOptions& o, const std::string& tree_root, pid_t dae
     const pid_t pid = fork();
     if (pid != 0) return pid;
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(1);
+    if (g_janitor_pipe >= 0) close(g_janitor_pipe);
     if (!mntns.empty()) {
         const int fd = open(mntns.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0 || setns(fd, CLONE_NEWNS) != 0) child_fail("joining the daemon's mounts");
@@ -296,6 +339,7 @@ int run_main(int argc, char** argv) {
             std::filesystem::remove_all(root);
             return 1;
         }
+        start_janitor(daemon, root);
     }
     const std::string netns = o->netns && !root.empty() ? root + "/netns" : "";
     // A terminal's SIGINT and SIGQUIT go to the whole process group, the command included:

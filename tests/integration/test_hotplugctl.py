@@ -263,6 +263,12 @@ def test_run_sigkilled_leaves_nothing_behind(tmp_path):
                         15, what=f"{cmd} ({pid}) to end")
     # The daemon's mount lived only in its own mount namespace: nothing in ours.
     assert not any("hotplugctl-run-" in mnt for mnt, _ in hpfs.mounts())
+    # Its run directory is removed too, once the daemon has gone.
+    run_dirs = {m.group(0) for _, cmd in children
+                for m in [re.search(r"/tmp/hotplugctl-run-\w+", cmd)] if m}
+    assert run_dirs, children
+    hpfs.wait_until(lambda: not any(os.path.exists(p) for p in run_dirs), 15,
+                    what="the run directory to be removed")
 
 
 def descendants(root):
