@@ -44,7 +44,7 @@ constexpr int kHotAddBlocks = 512;
 
 constexpr const char* kUsage =
     "Usage: hotplugfs-bench --daemon PATH [--out FILE.json] [--quick] [--only LIST]\n"
-    "                       [--kernel-sysfs DIR] [--rules-dir DIR]\n"
+    "                       [--kernel-sysfs DIR] [--rules-dir DIR] [--daemon-arg ARG]...\n"
     "\n"
     "Benchmarks hotplugfsd against the host's kernel memory sysfs and a tmpfs copy of the\n"
     "emulated tree. Needs root (it mounts a tmpfs and FUSE file systems under /tmp and writes\n"
@@ -58,6 +58,9 @@ constexpr const char* kUsage =
     "                  without devices/system/memory skips the kernel baseline\n"
     "  --rules-dir DIR the onlining rules row f gives the daemon (default: the shipped\n"
     "                  udev-rules/ of the source tree)\n"
+    "  --daemon-arg ARG  one more argument for the daemon that rows a-e measure, e.g.\n"
+    "                  --daemon-arg --strict; repeatable (rows a2 and f-g start\n"
+    "                  their own daemons without it)\n"
     "  -h, --help      show this help\n";
 
 // ---- options and iteration counts -----------------------------------------------------------
@@ -69,6 +72,7 @@ struct Options {
     std::string only = "abcdefg";
     std::string kernel_sysfs = "/sys";
     std::string rules_dir = HOTPLUGFS_RULES_DIR;  // the shipped onlining rule, for row f
+    std::vector<std::string> daemon_args;         // extra arguments of the rows a-e daemon
 };
 
 struct Counts {
@@ -1021,6 +1025,11 @@ void Bench::print_table() const {
                 " (online) for a/c, memory%" PRIu64
                 " (offline, toggled) for b/e; tmpfs: a copy of its block files.\n",
                 online_block_, offline_block_);
+    if (!opt_.daemon_args.empty()) {
+        std::string args;
+        for (const auto& a : opt_.daemon_args) args += " " + a;
+        std::printf("Daemon of rows a-e started with:%s\n", args.c_str());
+    }
     for (const auto& n : notes_) std::printf("Note: %s\n", n.c_str());
     std::fflush(stdout);
 }
@@ -1070,6 +1079,7 @@ json Bench::to_json() const {
                 {"environment", env_},
                 {"kernel_baseline", kernel},
                 {"hotplugfs", json{{"machine", "built-in default"},
+                                   {"daemon_args", opt_.daemon_args},
                                    {"online_block", online_block_},
                                    {"offline_block", offline_block_}}},
                 {"iterations", json{{"read_stat", n_.iters},
@@ -1126,7 +1136,7 @@ int Bench::run() {
 
     const uint64_t t_start = now_ns();
     main_ = std::make_unique<Daemon>(opt_.daemon, tmp_->path(), "default");
-    main_->start(std::nullopt, {});
+    main_->start(std::nullopt, opt_.daemon_args);
     Fd mem(open_dir(main_->mem()));
     ours_mem_ = mem.fd;
     // Blocks of the built-in machine: an online one in the middle, the first offline one.
@@ -1196,6 +1206,8 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
             o.kernel_sysfs = value();
         } else if (a == "--rules-dir") {
             o.rules_dir = value();
+        } else if (a == "--daemon-arg") {
+            o.daemon_args.push_back(value());
         } else {
             throw Error("unknown argument " + a);
         }
