@@ -189,17 +189,19 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, const hotplug
         o.runtime_dir ? std::filesystem::path(*o.runtime_dir)
                       : std::filesystem::path(mountpoint).parent_path();
     if (o.runtime_dir) mkdir(dir.c_str(), 0755);  // one level, like systemd's RuntimeDirectory=
-    bus::Backend backend{
-        state, [&server](uint64_t ino, std::string_view data) { return server.write_file(ino, data); },
-        [&server](const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
-            return server.apply(op);
-        },
-        [&state](const std::string& file) {
-            return state::write_atomically(file, state::encode(state.snapshot()));
-        },
-        [&spec, &state, &server](const std::string& file, std::string& why) {
-            return load_state(file, spec, state, server, why);
-        }};
+    bus::Backend backend{state,
+                         [&server](uint64_t ino, std::string_view data) {
+                             return server.write_file(ino, data, bus::kMaxOfflineWaitMs);
+                         },
+                         [&server](const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
+                             return server.apply(op);
+                         },
+                         [&state](const std::string& file) {
+                             return state::write_atomically(file, state::encode(state.snapshot()));
+                         },
+                         [&spec, &state, &server](const std::string& file, std::string& why) {
+                             return load_state(file, spec, state, server, why);
+                         }};
     const std::string socket = (dir / "bus").string();
     try {
         auto service = std::make_unique<bus::BusService>(std::move(backend),

@@ -88,7 +88,7 @@ int property_block(sd_bus*, const char* path, const char*, const char* property,
 int block_write(sd_bus_message* m, void* userdata, sd_bus_error* error, const std::string& word) {
     const auto block = block_of_path(sd_bus_message_get_path(m));
     if (!block) return set_errno_error(error, ENODEV, sd_bus_message_get_path(m));
-    return reply_write(m, error, backend_of(userdata), block_path(*block, "state"), word);
+    return reply_write(m, backend_of(userdata), block_path(*block, "state"), word);
 }
 
 int method_block_online(sd_bus_message* m, void* userdata, sd_bus_error* error) {

@@ -2,14 +2,35 @@
 // kernel's caches of the mount exact (a write to a file of the tree, or a model operation).
 #pragma once
 
+#include <systemd/sd-bus.h>
+
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/machine_state.h"
 
 namespace hotplugfs::bus {
+
+// Nobody can send a D-Bus caller a signal, so an offline it asked for that keeps migrating is
+// interrupted after this long (EINTR, the block back online), within the callers' default
+// method timeout of 25 s.
+inline constexpr int64_t kMaxOfflineWaitMs = 20000;
+
+// How a method that ran off the bus thread ended.
+struct MethodResult {
+    int error = 0;                     // 0 or an errno
+    std::string what;                  // the errno's message is prefixed with it
+    std::string message;               // or, when set, this is the whole message
+    std::optional<std::string> value;  // what a method that returns one string returns
+
+    // An operation's -errno (or 0 or a count) as a result; `what` names the failed target.
+    static MethodResult of(long r, std::string what) {
+        return MethodResult{r < 0 ? static_cast<int>(-r) : 0, std::move(what), {}, {}};
+    }
+};
 
 struct Backend {
     MachineState& state;
@@ -22,6 +43,11 @@ struct Backend {
     std::function<std::string(const std::string& file)> save;
     // Replaces the machine by the state in a file: 0, or -errno with `why` set.
     std::function<int(const std::string& file, std::string& why)> load;
+
+    // Runs `work` off the bus thread, in call order, and replies when it is done: for methods
+    // that may wait (an offline that migrates slowly). Returns what the handler returns.
+    // Set by BusService.
+    std::function<int(sd_bus_message* m, std::function<MethodResult()> work)> defer;
 
     // Writes `data` to the file at `path`; -ENOENT when it does not exist.
     long write_path(const std::string& path, std::string_view data) const {

@@ -34,7 +34,7 @@ int method_probe(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     uint64_t address = 0;
     if (int r = sd_bus_message_read(m, "t", &address); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
-    return reply_write(m, error, backend_of(userdata), std::string(kMem) + "probe", hex(address));
+    return reply_write(m, backend_of(userdata), std::string(kMem) + "probe", hex(address));
 }
 
 int method_online(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -44,14 +44,14 @@ int method_online(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (int r = require_admin(m, error); r < 0) return r;
     std::string word;
     if (int r = online_word(type, word, error); r < 0) return r;
-    return reply_write(m, error, backend_of(userdata), block_path(block, "state"), word);
+    return reply_write(m, backend_of(userdata), block_path(block, "state"), word);
 }
 
 int method_offline(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     uint64_t block = 0;
     if (int r = sd_bus_message_read(m, "t", &block); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
-    return reply_write(m, error, backend_of(userdata), block_path(block, "state"), "offline");
+    return reply_write(m, backend_of(userdata), block_path(block, "state"), "offline");
 }
 
 int method_set_parameter(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -63,7 +63,7 @@ int method_set_parameter(sd_bus_message* m, void* userdata, sd_bus_error* error)
     if (n.empty() || n.find('/') != std::string::npos || n[0] == '.')
         return set_errno_error(error, ENOENT, "parameter '" + n + "'");
     const std::string path = n == "auto_online_blocks" ? std::string(kMem) + n : kParams + n;
-    return reply_write(m, error, backend_of(userdata), path, value);
+    return reply_write(m, backend_of(userdata), path, value);
 }
 
 int method_plug_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -128,15 +128,19 @@ int method_add_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {
         return set_errno_error(error, EINVAL, "device kind '" + k + "' (dimm or virtio-mem)");
     n.kind = k == "dimm" ? hotplug::DeviceKind::Dimm : hotplug::DeviceKind::VirtioMem;
     n.node = node;
-    std::string why;
-    const long r = backend_of(userdata).apply([&](hotplug::Machine& mach) {
-        if (n.name.empty()) n.name = mach.free_device_name(n.kind);
-        hotplug::Outcome o = mach.create_device(n);
-        why = o.error.message;
-        return o;
+    const Backend& b = backend_of(userdata);
+    return b.defer(m, [&b, n]() mutable {
+        std::string why;
+        const long r = b.apply([&](hotplug::Machine& mach) {
+            if (n.name.empty()) n.name = mach.free_device_name(n.kind);
+            hotplug::Outcome o = mach.create_device(n);
+            why = o.error.message;
+            return o;
+        });
+        MethodResult res = MethodResult::of(r, why);
+        if (!res.error) res.value = n.name;
+        return res;
     });
-    if (r < 0) return set_errno_error(error, static_cast<int>(-r), why);
-    return sd_bus_reply_method_return(m, "s", n.name.c_str());
 }
 
 int method_set_block_fault(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -145,12 +149,11 @@ int method_set_block_fault(sd_bus_message* m, void* userdata, sd_bus_error* erro
     int64_t migration_ms = 0;
     if (int r = sd_bus_message_read(m, "tbx", &block, &unmovable, &migration_ms); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
-    const long r = backend_of(userdata).apply([&](hotplug::Machine& mach) {
-        return mach.set_block_fault(block, hotplug::BlockFault{migration_ms, 0}, unmovable != 0);
-    });
-    if (r < 0)
-        return set_errno_error(error, static_cast<int>(-r), "memory" + std::to_string(block));
-    return sd_bus_reply_method_return(m, "");
+    return reply_apply(m, backend_of(userdata), "memory" + std::to_string(block),
+                       [=](hotplug::Machine& mach) {
+                           return mach.set_block_fault(block, hotplug::BlockFault{migration_ms, 0},
+                                                       unmovable != 0);
+                       });
 }
 
 int method_set_notifier_error(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -163,7 +166,7 @@ int method_set_notifier_error(sd_bus_message* m, void* userdata, sd_bus_error* e
         return set_errno_error(error, EINVAL, "notifier action '" + a + "'");
     // The debugfs file takes the negative errno the notifier returns (0 disarms).
     const std::string path = "kernel/debug/notifier-error-inject/memory/actions/" + a + "/error";
-    return reply_write(m, error, backend_of(userdata), path, std::to_string(-std::abs(errnum)));
+    return reply_write(m, backend_of(userdata), path, std::to_string(-std::abs(errnum)));
 }
 
 int method_poison_page(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -172,7 +175,7 @@ int method_poison_page(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (int r = sd_bus_message_read(m, "tb", &address, &hard); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
     const std::string file = hard ? "hard_offline_page" : "soft_offline_page";
-    return reply_write(m, error, backend_of(userdata), std::string(kMem) + file, hex(address));
+    return reply_write(m, backend_of(userdata), std::string(kMem) + file, hex(address));
 }
 
 int method_save(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -181,11 +184,13 @@ int method_save(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (int r = require_admin(m, error); r < 0) return r;
     if (file[0] != '/')
         return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
-    if (const std::string why = backend_of(userdata).save(file); !why.empty()) {
-        sd_bus_error_set(error, error_name(EIO).c_str(), why.c_str());
-        return -EIO;
-    }
-    return sd_bus_reply_method_return(m, "");
+    const Backend& b = backend_of(userdata);
+    return b.defer(m, [&b, path = std::string(file)] {
+        MethodResult res;
+        res.message = b.save(path);
+        if (!res.message.empty()) res.error = EIO;
+        return res;
+    });
 }
 
 int method_load(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -194,12 +199,12 @@ int method_load(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (int r = require_admin(m, error); r < 0) return r;
     if (file[0] != '/')
         return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
-    std::string why;
-    if (const int r = backend_of(userdata).load(file, why); r < 0) {
-        sd_bus_error_set(error, error_name(-r).c_str(), why.c_str());
-        return r;
-    }
-    return sd_bus_reply_method_return(m, "");
+    const Backend& b = backend_of(userdata);
+    return b.defer(m, [&b, path = std::string(file)] {
+        MethodResult res;
+        if (const int r = b.load(path, res.message); r < 0) res.error = -r;
+        return res;
+    });
 }
 
 int method_get_state(sd_bus_message* m, void* userdata, sd_bus_error*) {

@@ -73,6 +73,9 @@ BusService::BusService(Backend backend, Options options)
     if (wake_fd_ < 0) throw failure("eventfd", errno);
     if (int r = sd_event_add_io(event_, &wake_source_, wake_fd_, EPOLLIN, on_wakeup, this); r < 0)
         throw failure("sd-event", r);
+    backend_.defer = [this](sd_bus_message* m, std::function<MethodResult()> work) {
+        return defer(m, std::move(work));
+    };
     connect_bus();
     listen_socket();
     std::tie(last_params_, last_devices_) = watched();  // compared in emit_changes()
@@ -187,6 +190,7 @@ void BusService::start() {
         if (int r = sd_event_loop(event_); r < 0)
             spdlog::error("D-Bus event loop: {}", std::strerror(-r));
     });
+    worker_ = std::thread([this] { run_deferred(); });
 }
 
 void BusService::stop() {
@@ -195,9 +199,79 @@ void BusService::stop() {
         if (stopping_) return;
         stopping_ = true;
     }
+    wake();
+    if (thread_.joinable()) thread_.join();
+    // The mount has stopped by now, so a deferred offline has stopped waiting too.
+    {
+        std::lock_guard lock(work_mu_);
+        worker_stopping_ = true;
+    }
+    work_cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+    for (auto* queue : {&work_, &replies_})
+        for (Deferred& d : *queue) sd_bus_message_unref(d.call);
+}
+
+void BusService::wake() {
     const uint64_t one = 1;
     if (write(wake_fd_, &one, sizeof one) != sizeof one) spdlog::warn("cannot wake the bus loop");
-    if (thread_.joinable()) thread_.join();
+}
+
+// Bus thread: the call is kept (referenced) and answered by send_replies().
+int BusService::defer(sd_bus_message* m, std::function<MethodResult()> work) {
+    {
+        std::lock_guard lock(work_mu_);
+        if (worker_stopping_) return -ESHUTDOWN;
+        work_.push_back(Deferred{sd_bus_message_ref(m), std::move(work), {}});
+    }
+    work_cv_.notify_one();
+    return 1;
+}
+
+void BusService::run_deferred() {
+    std::unique_lock lock(work_mu_);
+    for (;;) {
+        work_cv_.wait(lock, [&] { return worker_stopping_ || !work_.empty(); });
+        if (worker_stopping_) return;
+        Deferred d = std::move(work_.front());
+        work_.pop_front();
+        lock.unlock();
+        d.result = d.work();
+        {
+            std::lock_guard replies(mu_);
+            replies_.push_back(std::move(d));
+        }
+        wake();
+        lock.lock();
+    }
+}
+
+void BusService::send_replies() {
+    std::deque<Deferred> done;
+    {
+        std::lock_guard lock(mu_);
+        done.swap(replies_);
+    }
+    for (Deferred& d : done) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = 0;
+        const MethodResult& res = d.result;
+        if (res.error) {
+            if (res.message.empty())
+                set_errno_error(&error, res.error, res.what);
+            else
+                sd_bus_error_set(&error, error_name(res.error).c_str(), res.message.c_str());
+            r = sd_bus_reply_method_error(d.call, &error);
+        } else if (res.value) {
+            r = sd_bus_reply_method_return(d.call, "s", res.value->c_str());
+        } else {
+            r = sd_bus_reply_method_return(d.call, "");
+        }
+        // The caller may have gone meanwhile: nobody to tell.
+        if (r < 0) spdlog::debug("deferred D-Bus reply: {}", std::strerror(-r));
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(d.call);
+    }
 }
 
 void BusService::publish(const std::vector<hotplug::Uevent>& events) {
@@ -207,8 +281,7 @@ void BusService::publish(const std::vector<hotplug::Uevent>& events) {
         pending_.insert(pending_.end(), events.begin(), events.end());
         changed_ = true;
     }
-    const uint64_t one = 1;
-    if (write(wake_fd_, &one, sizeof one) != sizeof one) spdlog::warn("cannot wake the bus loop");
+    wake();
 }
 
 void BusService::changed() {
@@ -217,8 +290,7 @@ void BusService::changed() {
         std::lock_guard lock(mu_);
         if (std::exchange(changed_, true)) return;  // a wake-up is already on its way
     }
-    const uint64_t one = 1;
-    if (write(wake_fd_, &one, sizeof one) != sizeof one) spdlog::warn("cannot wake the bus loop");
+    wake();
 }
 
 int BusService::on_wakeup(sd_event_source*, int fd, uint32_t, void* userdata) {
@@ -230,6 +302,7 @@ int BusService::on_wakeup(sd_event_source*, int fd, uint32_t, void* userdata) {
         std::lock_guard lock(self->mu_);
         stopping = self->stopping_;
     }
+    self->send_replies();
     self->prune_peers();
     self->flush();
     if (stopping) sd_event_exit(self->event_, 0);

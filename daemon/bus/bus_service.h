@@ -3,15 +3,19 @@
 //    when asked for, and
 //  - always, a private peer-to-peer socket (sd-bus server mode) in the runtime directory, for
 //    containers and tests without a bus.
-// Method calls run on that thread. Signals (Uevent, DeviceChanged, PropertiesChanged) are
-// queued from any thread and sent from it, to every connection.
+// Method calls run on that thread, except those that may wait (an offline that migrates
+// slowly): they run in call order on a worker thread and are answered from the loop when done,
+// so reads and signals go on meanwhile. Signals (Uevent, DeviceChanged, PropertiesChanged)
+// are queued from any thread and sent from the loop, to every connection.
 #pragma once
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -47,6 +51,10 @@ class BusService {
   private:
     static int on_accept(sd_event_source* s, int fd, uint32_t revents, void* self);
     static int on_wakeup(sd_event_source* s, int fd, uint32_t revents, void* self);
+    int defer(sd_bus_message* m, std::function<MethodResult()> work);
+    void run_deferred();
+    void send_replies();
+    void wake();
     void connect_bus();
     void listen_socket();
     int serve_connection(sd_bus* bus);
@@ -81,6 +89,20 @@ class BusService {
     std::string last_params_;
     std::vector<std::pair<std::string, uint64_t>> last_devices_;
     std::thread thread_;
+
+    // Deferred methods: calls waiting for the worker, and results waiting for the loop. Each
+    // holds a reference to its call message.
+    struct Deferred {
+        sd_bus_message* call;
+        std::function<MethodResult()> work;
+        MethodResult result;
+    };
+    std::mutex work_mu_;
+    std::condition_variable work_cv_;
+    std::deque<Deferred> work_;     // guarded by work_mu_
+    bool worker_stopping_ = false;  // guarded by work_mu_
+    std::deque<Deferred> replies_;  // guarded by mu_
+    std::thread worker_;
 };
 
 }  // namespace hotplugfs::bus

@@ -64,12 +64,23 @@ Backend& backend_of(void* userdata) {
     return *static_cast<Backend*>(userdata);
 }
 
-// Replies to a method whose effect is one write to a file of the tree.
-int reply_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const std::string& path,
-                const std::string& data) {
-    const long r = b.write_path(path, data);
-    if (r < 0) return set_errno_error(error, static_cast<int>(-r), path);
-    return sd_bus_reply_method_return(m, "");
+int reply_write(sd_bus_message* m, const Backend& b, std::string path, std::string data) {
+    return b.defer(m, [&b, path = std::move(path), data = std::move(data)] {
+        return MethodResult::of(b.write_path(path, data), path);
+    });
+}
+
+int reply_apply(sd_bus_message* m, const Backend& b, std::string what,
+                std::function<hotplug::Outcome(hotplug::Machine&)> op) {
+    return b.defer(m, [&b, what = std::move(what), op = std::move(op)] {
+        std::string why;
+        const long r = b.apply([&](hotplug::Machine& mach) {
+            hotplug::Outcome o = op(mach);
+            why = o.error.message;
+            return o;
+        });
+        return MethodResult::of(r, why.empty() ? what : why);
+    });
 }
 
 std::string block_path(uint64_t block, const char* file) {
@@ -99,19 +110,15 @@ int device_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const
                  std::optional<uint64_t> bytes) {
     const auto size = device_size(b, name);
     if (!size) return set_errno_error(error, ENOENT, std::string("device ") + name);
-    return reply_write(m, error, b, device_file(name), std::to_string(bytes.value_or(*size)));
+    return reply_write(m, b, device_file(name), std::to_string(bytes.value_or(*size)));
 }
 
 int device_unplug(sd_bus_message* m, sd_bus_error* error, const Backend& b, const char* name) {
     if (!device_size(b, name)) return set_errno_error(error, ENOENT, std::string("device ") + name);
-    std::string why;
-    const long r = b.apply([&](hotplug::Machine& mach) {
-        hotplug::Outcome o = mach.unplug_device(name);
-        why = o.error.message;
-        return o;
-    });
-    if (r < 0) return set_errno_error(error, static_cast<int>(-r), why);
-    return sd_bus_reply_method_return(m, "");
+    return reply_apply(m, b, std::string("device ") + name,
+                       [device = std::string(name)](hotplug::Machine& mach) {
+                           return mach.unplug_device(device);
+                       });
 }
 
 }  // namespace hotplugfs::bus

@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,10 +23,15 @@ int online_word(const char* type, std::string& out, sd_bus_error* error);
 
 Backend& backend_of(void* userdata);
 
-// Replies to a method whose effect is one write to a file of the tree (relative `path`);
-// a failed write becomes the errno's error, prefixed with the path.
-int reply_write(sd_bus_message* m, sd_bus_error* error, const Backend& b, const std::string& path,
-                const std::string& data);
+// Mutating methods run through Backend::defer: in call order, off the bus thread (each may
+// wait for the model while an offline migrates slowly), answered when done.
+//
+// A method whose effect is one write to a file of the tree (relative `path`); a failed write
+// becomes the errno's error, prefixed with the path.
+int reply_write(sd_bus_message* m, const Backend& b, std::string path, std::string data);
+// A method that is one model operation; a failure carries the model's message (or `what`).
+int reply_apply(sd_bus_message* m, const Backend& b, std::string what,
+                std::function<hotplug::Outcome(hotplug::Machine&)> op);
 
 // "devices/system/memory/memoryN/FILE".
 std::string block_path(uint64_t block, const char* file);

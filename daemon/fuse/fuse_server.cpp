@@ -79,9 +79,13 @@ bool FuseServer::wait_internal(int64_t ms) const {
     return true;
 }
 
-long FuseServer::write_file(uint64_t ino, std::string_view data) {
+long FuseServer::write_file(uint64_t ino, std::string_view data, int64_t max_wait_ms) {
     auto publish = [&](const fsmodel::Invalidations& inval) { publish_pending(ino, inval); };
-    auto wait = [&](int64_t ms) { return wait_internal(ms); };
+    auto wait = [&](int64_t ms) {
+        if (max_wait_ms < 0 || (ms >= 0 && ms <= max_wait_ms)) return wait_internal(ms);
+        wait_internal(max_wait_ms);
+        return true;
+    };
     MachineState::WriteResult r = state_.write_file(ino, data, MachineState::Waiter{publish, wait});
     notify(r.invalidations);
     return r.result;

@@ -48,7 +48,9 @@ public:
 
     // One write() from inside the daemon (udev rules, the control plane), with the same
     // cache upkeep as a write through the mount. Returns bytes consumed or -errno.
-    long write_file(uint64_t ino, std::string_view data);
+    // A caller nobody can signal may bound the wait for a slow offline: past max_wait_ms
+    // (-1: no bound) the offline is interrupted as a signal would (EINTR, the block online).
+    long write_file(uint64_t ino, std::string_view data, int64_t max_wait_ms = -1);
     // A model operation from inside the daemon (the control plane), with the same cache upkeep.
     // Returns 0 or -errno.
     long apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op);

@@ -212,6 +212,49 @@ def test_add_device_creates_plugs_and_unplug_removes(served, tmp_path):
         mon_out.close()
 
 
+def block_state_over_the_bus(bus, block):
+    r = call(bus, "GetState")
+    assert r.returncode == 0, r.stderr
+    state = json.loads(json.loads(r.stdout.split(" ", 1)[1]))
+    return next(run["state"] for run in state["blocks"] if run["first"] <= block <= run["last"])
+
+
+def test_a_slow_offline_does_not_hold_up_the_bus(served):
+    d, bus, _ = served
+    # memory35 takes 2 s to offline: while it migrates, the bus still answers, and sees it.
+    slow = subprocess.Popen(["busctl", f"--address={bus}", "call", NAME, PATH, IFACE, "Offline",
+                             "t", "35"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        hpfs.wait_until(lambda: d.state(35) == b"going-offline\n", 10, what="the offline to start")
+        assert block_state_over_the_bus(bus, 35) == "going-offline"
+        out, err = slow.communicate(timeout=30)
+        assert slow.returncode == 0, err
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+            slow.wait()
+    assert d.state(35) == b"offline\n"
+    # memory36 never finishes: nobody can signal a D-Bus caller, so after 20 s the offline is
+    # interrupted as a signal would: EINTR, the block back online. A call made meanwhile
+    # waits its turn (the kernel's hotplug lock) and then runs.
+    never = subprocess.Popen(["busctl", f"--address={bus}", "--timeout=60", "call", NAME, PATH,
+                              IFACE, "Offline", "t", "36"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        hpfs.wait_until(lambda: d.state(36) == b"going-offline\n", 10, what="the offline to start")
+        assert block_state_over_the_bus(bus, 36) == "going-offline"
+        after = call(bus, "Offline", "t", 40)
+        assert after.returncode == 0, after.stderr
+        out, err = never.communicate(timeout=60)
+    finally:
+        if never.poll() is None:
+            never.kill()
+            never.wait()
+    assert never.returncode != 0 and "Interrupted system call" in err, err
+    assert d.state(36) == b"online\n"
+    assert d.state(40) == b"offline\n"
+
+
 def test_errors_carry_the_errno(served):
     d, bus, _ = served
     r = subprocess.run(["dbus-send", f"--bus={bus}", "--print-reply", f"--dest={NAME}", PATH,
