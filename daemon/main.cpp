@@ -135,8 +135,14 @@ bool start_udev(const DaemonOptions& o, const Platform& platform, MachineState& 
     }
     EventPipeline::Settings settings{mountpoint, std::chrono::milliseconds(o.run_timeout_ms),
                                      platform};
+    // udevd kills a worker that outlives its event timeout, which interrupts the worker's
+    // sysfs write: an ATTR write of `offline` that keeps migrating ends the same way.
+    const int64_t max_wait_ms = o.run_timeout_ms;
     out.pipeline = std::make_unique<EventPipeline>(
-        state, [&server](uint64_t ino, std::string_view data) { return server.write_file(ino, data); },
+        state,
+        [&server, max_wait_ms](uint64_t ino, std::string_view data) {
+            return server.write_file(ino, data, max_wait_ms);
+        },
         std::move(rules), settings);
     if (auto* b = out.broadcaster.get())
         out.pipeline->add_sink([b](const ProcessedEvent& p) {

@@ -231,6 +231,23 @@ def test_slow_run_is_killed_and_does_not_block_the_mount(daemon, tmp_path):
     assert "timed out" in daemon_log(tmp_path)
 
 
+def test_an_offline_that_never_finishes_is_interrupted_at_the_timeout(daemon, tmp_path):
+    # memory36 of examples/devices.json never finishes migrating. udevd kills a worker at its
+    # event timeout, which interrupts the write: EINTR, the block back online, and the
+    # events after it are processed.
+    rule = 'SUBSYSTEM=="memory", ACTION=="change", ATTR{state}="offline"\n'
+    d, log = start(daemon, tmp_path, rules_dir(tmp_path, rule),
+                   config=os.path.join(REPO, "examples", "devices.json"),
+                   extra=("--run-timeout", "1"))
+    assert write_errno(d.block(36, "uevent"), b"change") == 6
+    change = udev_event(log, kernel_event(log, "change", 36)["seqnum"])
+    assert [(w["attr"], w["error"]) for w in change["attr_writes"]] == [("state", "EINTR")]
+    assert d.state(36) == b"online\n"
+    assert write_errno(d.block(40, "uevent"), b"change") == 6
+    udev_event(log, kernel_event(log, "change", 40)["seqnum"])
+    wait_state(d, 40, b"offline\n")
+
+
 def test_parse_error_names_file_and_line_and_the_rest_applies(daemon, tmp_path):
     text = ('SUBSYSTEM=="memory", BOGUS=="x", ATTR{state}="online_kernel"\n'
             'SUBSYSTEM=="memory", ACTION=="add", ATTR{state}=="offline", ATTR{state}="online"\n')
