@@ -28,7 +28,7 @@ Json encode_params(const hotplug::Params& p) {
     j["movable_node"] = p.movable_node;
     j["probe"] = p.probe;
     j["memory_failure"] = p.memory_failure;
-    j["crash_hotplug"] = p.crash_hotplug < 0 ? Json(nullptr) : Json(p.crash_hotplug == 1);
+    j["crash_hotplug"] = p.crash_hotplug ? Json(*p.crash_hotplug) : Json(nullptr);
     return j;
 }
 
@@ -100,7 +100,7 @@ hotplug::Params decode_params(const Value& value) {
     p.probe = cv::to_bool(f.require("probe"));
     p.memory_failure = cv::to_bool(f.require("memory_failure"));
     const Value crash = f.require("crash_hotplug");
-    p.crash_hotplug = crash.json().is_null() ? -1 : cv::to_bool(crash) ? 1 : 0;
+    if (!crash.json().is_null()) p.crash_hotplug = cv::to_bool(crash);
     return p;
 }
 

@@ -75,7 +75,7 @@ Outcome hard_offline_store(Machine& m, const Ctx&, std::string_view s) {
 }
 
 int crash_hotplug_show(const Machine& m, const Ctx&, std::string& out) {
-    return text(out, m.params().crash_hotplug > 0 ? "1" : "0");
+    return text(out, m.params().crash_hotplug.value_or(false) ? "1" : "0");
 }
 
 int phys_index(const Machine&, const Ctx& c, std::string& out) {
@@ -126,6 +126,8 @@ Outcome block_uevent_store(Machine& m, const Ctx& c, std::string_view s) {
 
 bool probe_visible(const Machine& m, const Ctx&) { return m.params().probe; }
 bool memory_failure_visible(const Machine& m, const Ctx&) { return m.params().memory_failure; }
-bool crash_hotplug_visible(const Machine& m, const Ctx&) { return m.params().crash_hotplug >= 0; }
+bool crash_hotplug_visible(const Machine& m, const Ctx&) {
+    return m.params().crash_hotplug.has_value();
+}
 
 }  // namespace fsmodel::attrs

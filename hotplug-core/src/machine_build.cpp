@@ -45,16 +45,7 @@ Result<Machine> Machine::build(const MachineSpec& spec) {
         m.nodes_.push_back(std::move(info));
     }
 
-    const auto p = spec.params;
-    m.params_.auto_online_blocks = p.auto_online_blocks;
-    m.params_.online_policy = p.online_policy;
-    m.params_.auto_movable_ratio = p.auto_movable_ratio;
-    m.params_.auto_movable_numa_aware = p.auto_movable_numa_aware;
-    m.params_.memmap_on_memory = p.memmap_on_memory;
-    m.params_.movable_node = p.movable_node;
-    m.params_.probe = p.probe;
-    m.params_.memory_failure = p.memory_failure;
-    m.params_.crash_hotplug = p.crash_hotplug ? (*p.crash_hotplug ? 1 : 0) : -1;
+    m.params_ = spec.params;
 
     auto check_range = [&](uint64_t start, uint64_t size, int node,
                            const std::string& what) -> std::optional<Error> {

@@ -1,6 +1,8 @@
 // Params: the memory_hotplug module parameters and boot options a Machine runs with.
 #pragma once
 
+#include <optional>
+
 #include "hotplug/types.h"
 
 namespace hotplug {
@@ -14,7 +16,7 @@ struct Params {
     bool movable_node = false;
     bool probe = true;
     bool memory_failure = false;
-    int crash_hotplug = -1;  // -1: no file
+    std::optional<bool> crash_hotplug;  // the file exists only when set
 
     bool operator==(const Params&) const = default;
 };

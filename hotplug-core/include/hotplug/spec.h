@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hotplug/params.h"
 #include "hotplug/types.h"
 
 namespace hotplug {
@@ -64,17 +65,8 @@ struct BlockFaultSpec {
     bool unmovable = false;    // offline fails EBUSY
 };
 
-struct ParamsSpec {
-    OnlineType auto_online_blocks = OnlineType::Offline;
-    OnlinePolicy online_policy = OnlinePolicy::ContigZones;
-    unsigned auto_movable_ratio = 301;
-    bool auto_movable_numa_aware = true;
-    MemmapOnMemory memmap_on_memory = MemmapOnMemory::No;
-    bool movable_node = false;
-    bool probe = true;
-    bool memory_failure = false;
-    std::optional<bool> crash_hotplug;  // file present only when set
-};
+// A machine starts with the parameters it is configured with.
+using ParamsSpec = Params;
 
 struct MachineSpec {
     Arch arch = Arch::X86_64;
