@@ -178,14 +178,23 @@ int method_poison_page(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return reply_write(m, backend_of(userdata), std::string(kMem) + file, hex(address));
 }
 
-int method_save(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+// Save and Load: an absolute path (the daemon's working directory is not the caller's), and
+// only for those who may change the machine.
+int read_state_file_argument(sd_bus_message* m, sd_bus_error* error, std::string& out) {
     const char* file = nullptr;
     if (int r = sd_bus_message_read(m, "s", &file); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
     if (file[0] != '/')
         return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
+    out = file;
+    return 0;
+}
+
+int method_save(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    std::string file;
+    if (int r = read_state_file_argument(m, error, file); r < 0) return r;
     const Backend& b = backend_of(userdata);
-    return b.defer(m, [&b, path = std::string(file)] {
+    return b.defer(m, [&b, path = std::move(file)] {
         MethodResult res;
         res.message = b.save(path);
         if (!res.message.empty()) res.error = EIO;
@@ -194,13 +203,10 @@ int method_save(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 }
 
 int method_load(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-    const char* file = nullptr;
-    if (int r = sd_bus_message_read(m, "s", &file); r < 0) return r;
-    if (int r = require_admin(m, error); r < 0) return r;
-    if (file[0] != '/')
-        return set_errno_error(error, EINVAL, std::string(file) + ": not an absolute path");
+    std::string file;
+    if (int r = read_state_file_argument(m, error, file); r < 0) return r;
     const Backend& b = backend_of(userdata);
-    return b.defer(m, [&b, path = std::string(file)] {
+    return b.defer(m, [&b, path = std::move(file)] {
         MethodResult res;
         if (const int r = b.load(path, res.message); r < 0) res.error = -r;
         return res;
