@@ -23,20 +23,9 @@ for arg in "$@"; do
   esac
 done
 
-if [ -f scripts/install-deps.sh ]; then
-  bash scripts/install-deps.sh
-fi
-
-# -Dwerror=false: at -O3, g++ 12 reports -Wrestrict false positives inside std::string
-# concatenation (libstdc++ char_traits.h); they are still printed, they just must not stop the
-# benchmark build. Debug and test builds keep -Werror.
+# The same build as scripts/run.sh (same directory, same options), plus the benchmark targets.
+./scripts/run.sh --build-only
 BUILD=build-release
-SETUP=(--buildtype=release -Dtests=false -Dwerror=false)
-if [ -f "$BUILD/meson-private/coredata.dat" ]; then
-  meson setup --reconfigure "$BUILD" "${SETUP[@]}" >/dev/null
-else
-  meson setup "$BUILD" "${SETUP[@]}" >/dev/null
-fi
 ninja -C "$BUILD"
 
 OUT=bench/out

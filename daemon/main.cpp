@@ -1,7 +1,5 @@
 // hotplugfsd: loads a machine, mounts its memory-hotplug sysfs and serves it.
 #include <fcntl.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 #include <sys/stat.h>
@@ -23,6 +21,7 @@
 #include "events/event_log.h"
 #include "events/event_pipeline.h"
 #include "fuse/fuse_server.h"
+#include "logging.h"
 #include "mount_guard.h"
 #include "options.h"
 #include "sandbox/udev_netlink.h"
@@ -30,25 +29,6 @@
 
 namespace hotplugfs {
 namespace {
-
-bool setup_logging(const DaemonOptions& o) {
-    const auto level = spdlog::level::from_str(o.log_level);
-    if (level == spdlog::level::off && o.log_level != "off") {
-        std::fprintf(stderr, "hotplugfsd: unknown log level '%s'\n", o.log_level.c_str());
-        return false;
-    }
-    try {
-        auto logger = o.log_file ? spdlog::basic_logger_mt("hotplugfsd", *o.log_file)
-                                 : spdlog::stderr_logger_mt("hotplugfsd");
-        logger->set_level(level);
-        logger->flush_on(spdlog::level::info);
-        spdlog::set_default_logger(logger);
-    } catch (const spdlog::spdlog_ex& e) {
-        std::fprintf(stderr, "hotplugfsd: %s\n", e.what());
-        return false;
-    }
-    return true;
-}
 
 std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& platform,
                                             hotplug::MachineSpec& loaded_spec) {
@@ -221,9 +201,9 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, const hotplug
 }
 
 int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::MachineSpec& spec,
-          const Platform& platform,
-          const std::string& mountpoint) {
+          const Platform& platform, const std::string& mountpoint, DaemonLog& log) {
     const int ready_fd = o.foreground ? -1 : daemonize();
+    if (ready_fd >= 0) log.forked();
     MachineState state(std::move(machine), realtime_ns());
     if (o.state_file)
         state.set_persist_hook(hotplugfs::state::persister(*o.state_file, state.snapshot()));
@@ -258,6 +238,7 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
         if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
         sd_notify(0, "READY=1");  // a no-op unless systemd (Type=notify) started us
         if (ready_fd >= 0) {
+            log.detached();
             detach_stdio();
             const char ok = 'R';
             if (write(ready_fd, &ok, 1) != 1) spdlog::warn("could not report readiness");
@@ -293,7 +274,8 @@ int main(int argc, char** argv) {
     const ParsedOptions parsed = parse_options(argc, argv);
     if (!parsed.options) return parsed.exit_code;
     const DaemonOptions& o = *parsed.options;
-    if (!setup_logging(o)) return 2;
+    DaemonLog log;
+    if (!log.start(o)) return 2;
     Platform platform;
     hotplug::MachineSpec spec;
     auto machine = load_machine(o, platform, spec);
@@ -313,5 +295,5 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (!check_rules_dirs(o)) return 2;
-    return serve(o, std::move(*machine), spec, platform, mountpoint);
+    return serve(o, std::move(*machine), spec, platform, mountpoint, log);
 }

@@ -27,8 +27,9 @@ PY=/usr/bin/python3
 # <regex> (pulled in by Catch2); with werror they would break the sanitizer build only.
 # -O1 -g1 halve the compile time of -O2 -g under the sanitizers and keep usable reports; the
 # benchmark (built by bench/run.sh in release mode) is not needed here, its stress tool is.
+# Warnings are fatal here (-Dwerror=true), where developers and CI see them first.
 MESON_OPTS=(-Doptimization=1 -Ddebug=true -Db_sanitize=address,undefined -Db_lundef=false
-            "-Dcpp_args=-Wno-maybe-uninitialized -g1" -Dbench=false)
+            "-Dcpp_args=-Wno-maybe-uninitialized -g1" -Dbench=false -Dwerror=true)
 if [ -f "$BUILD/meson-private/coredata.dat" ]; then
   meson setup --reconfigure "$BUILD" "${MESON_OPTS[@]}"
 else
@@ -72,6 +73,37 @@ if ! ninja -C "$BUILD"; then
   exec "$PY" tests/summarize.py "$RESULTS/build.xml"
 fi
 
+# 0. The user build: exactly what the README's first command (scripts/run.sh) builds, with its
+#    options, into build-release/. Two JUnit cases: it builds, and this compiler has nothing to
+#    warn about in it (warnings are not fatal for users, but CI must see them). The integration
+#    suite then starts it (tests/integration/test_user_build.py).
+echo "== user build (scripts/run.sh --build-only)"
+USER_LOG="$RESULTS/user-build.log"
+user_rc=0
+./scripts/run.sh --build-only >"$USER_LOG" 2>&1 || user_rc=$?
+tail -n 3 "$USER_LOG"
+"$PY" - "$RESULTS/user-build.xml" "$USER_LOG" "$user_rc" <<'PYEOF'
+import re, sys
+from xml.sax.saxutils import escape, quoteattr
+path, log, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
+text = open(log, encoding="utf-8", errors="replace").read()
+warnings = sorted(set(l for l in text.splitlines() if re.search(r"\bwarning:", l)))
+cases = [("scripts/run.sh --build-only succeeds",
+          None if rc == 0 else f"exit status {rc}:\n" + text[-6000:]),
+         ("the user build has no compiler warnings",
+          None if not warnings else "\n".join(warnings[:40]))]
+with open(path, "w", encoding="utf-8") as f:
+    f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    fails = sum(1 for _, m in cases if m)
+    f.write(f'<testsuites><testsuite name="user-build" tests="{len(cases)}" failures="{fails}" errors="0">\n')
+    for name, message in cases:
+        f.write(f'<testcase classname="user-build" name={quoteattr(name)}>')
+        if message:
+            f.write(f'<failure message={quoteattr(message[:200])}>{escape(message)}</failure>')
+        f.write('</testcase>\n')
+    f.write('</testsuite></testsuites>\n')
+PYEOF
+
 # 1. Catch2 unit suites.
 mapfile -t SUITES < <(find "$BUILD/tests" -type f -name '*-tests' -perm -u+x -not -path '*.p/*' 2>/dev/null | sort)
 for exe in "${SUITES[@]}"; do
@@ -100,10 +132,10 @@ FUZZ_XML="$RESULTS/rules-parser-fuzz.xml"
 FUZZ_LOG="$FUZZ_BUILD/fuzz.log"
 fuzz_rc=0
 if [ -f "$FUZZ_BUILD/meson-private/coredata.dat" ]; then
-  CXX=clang++ meson setup --reconfigure "$FUZZ_BUILD" -Dfuzz=true -Dtests=false --buildtype=debugoptimized || fuzz_rc=$?
+  CXX=clang++ meson setup --reconfigure "$FUZZ_BUILD" -Dfuzz=true -Dtests=false -Dwerror=true --buildtype=debugoptimized || fuzz_rc=$?
 else
   rm -rf -- "$FUZZ_BUILD"
-  CXX=clang++ meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=false --buildtype=debugoptimized || fuzz_rc=$?
+  CXX=clang++ meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=false -Dwerror=true --buildtype=debugoptimized || fuzz_rc=$?
 fi
 [ "$fuzz_rc" -eq 0 ] && { ninja -C "$FUZZ_BUILD" tests/fuzz/rules-parser-fuzz || fuzz_rc=$?; }
 if [ "$fuzz_rc" -ne 0 ]; then
@@ -136,6 +168,7 @@ echo "== integration"
 SAN_DIR="$REPO/$RESULTS/sanitizer"
 rc=0
 HOTPLUGFSD="$BUILD/daemon/hotplugfsd" \
+HOTPLUGFS_USER_BUILD="$([ "$user_rc" -eq 0 ] && echo "$REPO/build-release")" \
 ASAN_OPTIONS="log_path=$SAN_DIR/asan:detect_leaks=1:abort_on_error=0" \
 UBSAN_OPTIONS="log_path=$SAN_DIR/ubsan:print_stacktrace=1" \
   timeout --kill-after=30 900 \

@@ -18,8 +18,14 @@ constexpr int kErrnos[] = {EPERM,  ENOENT, EINTR,   EIO,    E2BIG,  ENOMEM,     
 }  // namespace
 
 std::string error_name(int errnum) {
-    const char* name = strerrorname_np(errnum);
-    return std::string(kErrorPrefix) + (name ? name : "E" + std::to_string(errnum));
+    std::string full(kErrorPrefix);
+    if (const char* name = strerrorname_np(errnum)) {
+        full += name;
+    } else {  // appended, not `"E" + to_string(...)`: g++ 12 -O3 warns a false -Wrestrict there
+        full += 'E';
+        full += std::to_string(errnum);
+    }
+    return full;
 }
 
 void register_error_map() {

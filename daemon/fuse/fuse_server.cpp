@@ -134,8 +134,8 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
             struct stat st{};
             const std::string path = mountpoint + "/devices/system/memory";
             if (stat(path.c_str(), &st) == 0) {
+                on_ready();  // first: a daemon that detached logs this to syslog, not the terminal
                 spdlog::info("serving {}", mountpoint);
-                on_ready();
             } else {
                 spdlog::error("the mount at {} does not answer", mountpoint);
             }

@@ -77,10 +77,19 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// ".NAME." for `path`, the start of its temporary files' names. Built by appending: g++ 12 at
+// -O3 reports a false -Wrestrict overlap inside `"." + std::string&&` once this is inlined.
+std::string temp_prefix(const std::string& path) {
+    std::string prefix(1, '.');
+    prefix += base_name(path);
+    prefix += '.';
+    return prefix;
+}
+
 // A daemon killed while writing leaves its temporary file (".NAME.XXXXXX") behind; the next
 // start removes such leftovers so they do not pile up.
 void remove_leftovers(const std::string& path) {
-    const std::string dir = directory_of(path), prefix = "." + base_name(path) + ".";
+    const std::string dir = directory_of(path), prefix = temp_prefix(path);
     const std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
     if (!d) return;
     while (const dirent* e = ::readdir(d.get())) {
@@ -100,7 +109,7 @@ std::string StateError::message() const {
 
 std::string write_atomically(const std::string& path, std::string_view text) {
     const std::string dir = directory_of(path);
-    TempFile temp{dir + "/." + base_name(path) + ".XXXXXX"};
+    TempFile temp{dir + '/' + temp_prefix(path) + "XXXXXX"};
     UniqueFd fd(::mkostemp(temp.path.data(), O_CLOEXEC));
     if (!fd) {
         const std::string why = errno_text(("cannot create a temporary file in " + dir).c_str());

@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -146,6 +147,7 @@ class Daemon:
         self.pid = None
         self.starttime = None
         self.stopped = False
+        self.terminal = None  # what the start wrote to its stdout/stderr pipe (terminal=True)
 
     # paths
     def path(self, rel=""):
@@ -237,8 +239,10 @@ class DaemonPool:
         self.daemons = []
         self.roots = []
 
-    def start(self, config=None, extra_args=(), root=None):
-        exe = daemon_executable()
+    def start(self, config=None, extra_args=(), root=None, exe=None, terminal=False):
+        """terminal=True: the daemon's stdout and stderr are a pipe, as a terminal would be,
+        read until the daemon lets go of it; what it wrote is in d.terminal."""
+        exe = exe or daemon_executable()
         assert os.access(exe, os.X_OK), f"daemon executable not found: {exe} (set HOTPLUGFSD)"
         if root is None:
             root = tempfile.mkdtemp(prefix=TEMP_PREFIX)
@@ -256,19 +260,51 @@ class DaemonPool:
         if config is not None:
             args += ["--config", os.path.abspath(config)]
         args += ["--pid-file", d.pid_file, *extra_args, sysdir]
-        with open(d.log_file, "wb") as log:
-            # Output goes to a file, never a pipe: the detached daemon inherits it.
-            try:
-                proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                      timeout=30)
-                rc = proc.returncode
-            except subprocess.TimeoutExpired:
-                rc = "timeout (30 s)"
+        if terminal:
+            rc = self._run_on_pipe(d, args)
+        else:
+            with open(d.log_file, "wb") as log:
+                # Output goes to a file, never a pipe: the detached daemon inherits it.
+                try:
+                    proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                          timeout=30)
+                    rc = proc.returncode
+                except subprocess.TimeoutExpired:
+                    rc = "timeout (30 s)"
         self._learn_pid(d)
         assert rc == 0, f"{' '.join(args)} returned {rc}; log:\n{d.log()}"
         assert d.pid is not None, f"no PID in {d.pid_file}; log:\n{d.log()}"
         assert os.path.isdir(d.mem()), f"{d.mem()} missing after start; log:\n{d.log()}"
         return d
+
+    @staticmethod
+    def _run_on_pipe(d, args):
+        """Runs the starting command with stdout and stderr on one pipe; returns its exit status
+        once it has exited, after reading the pipe until every holder (the detached daemon
+        too) has closed it, or 10 s have passed."""
+        r, w = os.pipe()
+        try:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=w, stderr=w)
+        finally:
+            os.close(w)
+        chunks, deadline = [], time.monotonic() + 10
+        with os.fdopen(r, "rb", buffering=0) as pipe:
+            os.set_blocking(pipe.fileno(), False)
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([pipe], [], [], 0.1)
+                if ready:
+                    data = pipe.read(65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+        try:
+            rc = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            rc = "timeout (10 s)"
+        d.terminal = b"".join(chunks)
+        with open(d.log_file, "wb") as log:
+            log.write(d.terminal)
+        return rc
 
     def _learn_pid(self, d):
         try:
