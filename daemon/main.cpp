@@ -218,7 +218,7 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
     }
     FuseOptions fuse_options;
     fuse_options.allow_other = o.allow_other;
-    fuse_options.strict = o.strict;
+    fuse_options.fast = o.fast;
     fuse_options.debug = o.fuse_debug;
     FuseServer server(state, fuse_options);
     EmulatedUdev emulated;

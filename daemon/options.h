@@ -22,7 +22,7 @@ struct DaemonOptions {
     std::string log_level = "info";
     bool foreground = false;
     bool allow_other = false;
-    bool strict = false;
+    bool fast = false;  // --fast: the page-cache mode; default: the exact mode
     bool fuse_debug = false;
 };
 

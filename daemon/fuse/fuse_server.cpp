@@ -62,8 +62,8 @@ void FuseServer::publish_pending(uint64_t ino, const fsmodel::Invalidations& inv
     notify(inval);
     // While an offline migrates, the kernel keeps the writer's own bytes in the file's cached
     // page and ignores new sizes until the write returns: put the true content (going-offline)
-    // there so other readers see it. Strict mode bypasses the cache.
-    if (options_.strict) return;
+    // there so other readers see it. The exact mode bypasses the cache.
+    if (!options_.fast) return;
     std::string content;
     if (state_.read([&](const auto& m, const auto& t) { return t.read(m, ino, content); }) == 0)
         store_async(ino, std::move(content));

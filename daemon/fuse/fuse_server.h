@@ -21,10 +21,11 @@ namespace hotplugfs {
 
 struct FuseOptions {
     bool allow_other = false;
-    // Kernel semantics under concurrency: OPEN reaches the daemon (so open() fails like kernfs),
-    // files that can change are read through a per-open snapshot and written without the page
-    // cache. Costs round trips; off = zero-message open and page-cached reads.
-    bool strict = false;
+    // The page-cache mode (--fast): zero-message open and page-cached reads and writes, not
+    // exact under concurrency. Off (the default), the exact mode: OPEN reaches the daemon (so
+    // open() fails like kernfs), files that can change are read through a per-open snapshot and
+    // written without the page cache.
+    bool fast = false;
     unsigned max_threads = 8;
     bool debug = false;  // libfuse prints every request
 };
@@ -65,7 +66,7 @@ public:
     // True once the session is shutting down: waits inside requests end early.
     bool stopping() const;
 
-    // Per-open snapshots of strict mode: the bytes one open file description reads.
+    // Per-open snapshots of the exact mode: the bytes one open file description reads.
     uint64_t open_snapshot();
     void close_snapshot(uint64_t fh);
     // Copies up to `size` bytes at `off` of the snapshot, taking it when `off` is 0 or none

@@ -1,7 +1,8 @@
 """open() permission checks. The kernel refuses to open an attribute without a store for writing
-and the write-only probe for reading (EACCES). With --exact-open the daemon does the same; by
-default (fast mode) such an open succeeds and the first write()/read() fails EACCES instead.
-An open with O_TRUNC (what `echo x > file` does) fails at open() in both modes."""
+and the write-only probe for reading (EACCES). The daemon does the same by default (the exact
+mode), with no option; with --fast such an open succeeds and the first write()/read() fails
+EACCES instead. --exact-open and --strict are accepted and change nothing. An open with O_TRUNC
+(what `echo x > file` does) fails at open() in both modes."""
 
 import errno
 import os
@@ -11,14 +12,15 @@ import pytest
 import hpfs
 
 
-@pytest.fixture
-def exact(daemon):
-    return daemon(extra_args=("--exact-open",))
+@pytest.fixture(params=[(), ("--exact-open",), ("--strict",)], ids=["default", "exact-open",
+                                                                   "strict"])
+def exact(daemon, request):
+    return daemon(extra_args=request.param)
 
 
 @pytest.fixture
 def fast(daemon):
-    return daemon()
+    return daemon(extra_args=("--fast",))
 
 
 def open_errno(path, flags):
@@ -30,7 +32,7 @@ def open_errno(path, flags):
     return 0
 
 
-# --- --exact-open --------------------------------------------------------------------------------
+# --- the default (exact) mode -----------------------------------------------------------------
 def test_exact_open_refuses_like_the_kernel(exact):
     d = exact
     assert open_errno(d.block(5, "phys_index"), os.O_WRONLY) == errno.EACCES
@@ -65,7 +67,7 @@ def test_exact_open_cat_probe(exact):
     assert (r.returncode, r.stdout, r.stderr) == (1, "", "cat: probe: Permission denied\n")
 
 
-# --- default (fast) mode -------------------------------------------------------------------------
+# --- --fast --------------------------------------------------------------------------------------
 def test_fast_mode_write_to_read_only_fails_at_write(fast):
     d = fast
     fd = os.open(d.block(5, "phys_index"), os.O_WRONLY)  # documented: the open succeeds
@@ -91,7 +93,7 @@ def test_fast_mode_read_of_probe_fails_at_read(fast):
 
 @pytest.mark.parametrize("mode", ["fast", "exact"])
 def test_o_trunc_on_read_only_fails_at_open(daemon, mode):
-    d = daemon(extra_args=("--exact-open",) if mode == "exact" else ())
+    d = daemon(extra_args=("--fast",) if mode == "fast" else ())
     flags = os.O_WRONLY | os.O_TRUNC
     assert open_errno(d.mem("block_size_bytes"), flags) == errno.EACCES
     assert open_errno(d.block(5, "phys_index"), flags) == errno.EACCES

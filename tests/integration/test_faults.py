@@ -2,8 +2,9 @@
 notifier-error-inject files under kernel/debug (also found through a debugfs mount in a private
 namespace, as the kernel's selftest finds them) and hardware poisoning (memory_failure).
 
-Slow-offline tests run against both daemon modes: the default one (the kernel's page cache
-serves reads) and --strict (every open and read reaches the daemon)."""
+Slow-offline tests run against both daemon modes: the default, exact one (every open and every
+read of a file that can change reaches the daemon) and --fast (the kernel's page cache serves
+reads)."""
 
 import errno
 import json
@@ -42,10 +43,10 @@ SLOW_CONFIG = {
 
 EHWPOISON = getattr(errno, "EHWPOISON", 133)  # Linux; older Pythons lack the name
 
-MODES = {"default": (), "strict": ("--strict",)}
+MODES = {"exact": (), "fast": ("--fast",)}
 
 
-def start(daemon, tmp_path, config, mode="default"):
+def start(daemon, tmp_path, config, mode="exact"):
     """Starts a daemon on `config` (a dict) with an event log; returns (daemon, event log path)."""
     log = str(tmp_path / "events.jsonl")
     d = daemon(config=hpfs.write_config(tmp_path, config),

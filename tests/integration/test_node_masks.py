@@ -24,9 +24,9 @@ CONFIG = {
 N1 = [32, 33, 34, 35]
 
 
-@pytest.fixture(params=["default", "strict"])
+@pytest.fixture(params=["exact", "fast"])
 def machine(request, daemon, tmp_path):
-    extra = ("--strict",) if request.param == "strict" else ()
+    extra = ("--fast",) if request.param == "fast" else ()
     return daemon(config=hpfs.write_config(tmp_path, CONFIG), extra_args=extra)
 
 

@@ -22,13 +22,6 @@ def ref(module_daemon):
     return module_daemon(config=hpfs.REFERENCE_CONFIG)
 
 
-@pytest.fixture(scope="module")
-def ref_exact(module_daemon):
-    if not os.path.exists(hpfs.REFERENCE_CONFIG):
-        pytest.fail(f"missing {hpfs.REFERENCE_CONFIG}")
-    return module_daemon(config=hpfs.REFERENCE_CONFIG, extra_args=("--exact-open",))
-
-
 def assert_memory5_unchanged(d):
     assert d.read_mem("memory5/state") == b"online\n"
     assert d.read_mem("memory5/online") == b"1\n"
@@ -280,9 +273,9 @@ def test_open_trunc_and_truncate_accepted(ref):
     assert_memory5_unchanged(ref)
 
 
-def test_open_phys_index_wronly_exact_open(ref_exact):
-    # The kernel refuses the open itself; the daemon does so only with --exact-open.
-    assert hpfs.call_errno(os.open, ref_exact.mem("memory5/phys_index"), os.O_WRONLY) == \
+def test_open_phys_index_wronly(ref):
+    # The kernel refuses the open itself, and so does the daemon in its default (exact) mode.
+    assert hpfs.call_errno(os.open, ref.mem("memory5/phys_index"), os.O_WRONLY) == \
         ("err", "EACCES")
 
 

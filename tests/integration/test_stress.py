@@ -5,8 +5,8 @@ well formed; at the end every block must read what its writer expects. The tool 
 prints its violations when anything is off.
 
 Two pairings of daemon mode and tool mode:
-- a --strict daemon with the tool in --mode strict: no read may ever be malformed;
-- a default (page cache) daemon with the tool in --mode fast: a reader's read of a block's
+- a default (exact) daemon with the tool in --mode strict: no read may ever be malformed;
+- a --fast (page cache) daemon with the tool in --mode fast: a reader's read of a block's
   state/online/valid_zones that overlaps a store to that block may be malformed (the kernel's FUSE
   client shows a buffered write in the cached page before the daemon has it). The tool counts
   those as concurrent-write anomalies, which are reported here but not held against the daemon;
@@ -62,27 +62,27 @@ def run_stress(d, mode, readers=3):
     return r, int(a.group(1)) if a else None
 
 
-def test_stress_strict(daemon):
-    """--strict daemon: every read well formed, every store as predicted."""
-    r, anomalies = run_stress(daemon(extra_args=("--strict",)), "strict")
+def test_stress_exact(daemon):
+    """Default (exact) daemon: every read well formed, every store as predicted."""
+    r, anomalies = run_stress(daemon(), "strict")
     assert anomalies is None, r.stdout  # strict mode has no anomaly category
 
 
 def test_stress_fast_writers(daemon):
-    """Default daemon, concurrent writers on disjoint blocks and no third-party readers: every
+    """--fast daemon, concurrent writers on disjoint blocks and no third-party readers: every
     store as predicted, every writer reads its own change right after its write returns, and the
     final state is right."""
-    r, anomalies = run_stress(daemon(), "fast", readers=0)
+    r, anomalies = run_stress(daemon(extra_args=("--fast",)), "fast", readers=0)
     assert not anomalies, r.stdout
 
 
 def test_stress_fast(daemon, capsys):
-    """Default daemon with readers racing the writers: overlapping readers' malformed reads are
+    """--fast daemon with readers racing the writers: overlapping readers' malformed reads are
     only reported. Rarely (a few per million operations) a writer's read-back of a sibling file
     is hit by a reader's page fill that started before the store; that shows as a violation and
-    is reported, not failed, here (the --strict test above holds the line)."""
+    is reported, not failed, here (the exact-mode test above holds the line)."""
     exe = stress_executable()
-    r = hpfs.run([exe, "--root", daemon().sys, "--ops", str(OPS), "--writers", "3",
+    r = hpfs.run([exe, "--root", daemon(extra_args=("--fast",)).sys, "--ops", str(OPS), "--writers", "3",
                   "--readers", "3", "--first-block", "72", "--last-block", "135",
                   "--mode", "fast", "--stall-timeout", "30", "--timeout", str(TIMEOUT - 10)],
                  timeout=TIMEOUT)
