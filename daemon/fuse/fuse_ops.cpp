@@ -36,34 +36,62 @@ struct stat to_stat(const fsmodel::Stat& s) {
     return st;
 }
 
-void op_init(void*, fuse_conn_info* conn) {
+void op_init(void* userdata, fuse_conn_info* conn) {
+    const bool fast = static_cast<FuseServer*>(userdata)->options().fast;
     auto want = [&](unsigned cap) {
         if (conn->capable & cap) conn->want |= cap;
     };
     want(FUSE_CAP_AUTO_INVAL_DATA);
     want(FUSE_CAP_CACHE_SYMLINKS);
     want(FUSE_CAP_PARALLEL_DIROPS);
-    // The kernel must send O_TRUNC as a SETATTR (so read-only files refuse it) and must not
-    // cache writes or prefetch directory attributes we would then have to track.
-    conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_READDIRPLUS |
+    // A listing answers the lookups of its entries in the same round trip (lsmem lists every
+    // block directory, then reads its files). Not _AUTO: the kernel would only use it for
+    // directories it has seen looked up in, which a first scan has not.
+    want(FUSE_CAP_READDIRPLUS);
+    conn->want &= ~(FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_WRITEBACK_CACHE |
                     FUSE_CAP_EXPLICIT_INVAL_DATA);
+    // open(O_TRUNC): in the exact mode the OPEN carries it (one round trip, and check_open
+    // refuses it on read-only files); in the fast mode there is no OPEN, so it must come as a
+    // SETATTR, which op_setattr refuses on read-only files.
+    if (fast)
+        conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+    else
+        want(FUSE_CAP_ATOMIC_O_TRUNC);
+    static_cast<FuseServer*>(userdata)->set_truncate_in_open(conn->want & FUSE_CAP_ATOMIC_O_TRUNC);
     conn->time_gran = 1;
 }
 
-void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-    FuseServer& s = server(req);
-    fsmodel::Stat st;
-    const int err = s.state().read(
-        [&](const auto& m, const auto& tree) { return tree.lookup(m, parent, name, st); });
-    if (err) {
-        fuse_reply_err(req, err);
-        return;
-    }
+fuse_entry_param entry_of(const fsmodel::Stat& st) {
     fuse_entry_param e{};
     e.ino = st.ino;
     e.attr = to_stat(st);
     e.attr_timeout = kForever;
     e.entry_timeout = kForever;
+    return e;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    FuseServer& s = server(req);
+    fsmodel::Stat st;
+    bool may_appear = true;
+    const int err = s.state().read([&](const auto& m, const auto& tree) {
+        const int e = tree.lookup(m, parent, name, st);
+        if (e == ENOENT) may_appear = tree.may_appear(parent, name);
+        return e;
+    });
+    if (err == ENOENT && !may_appear) {
+        // A name that can never exist here: a negative entry the kernel keeps (ino 0) saves the
+        // round trip of every later stat() of it. Names that may appear are asked every time.
+        fuse_entry_param e{};
+        e.entry_timeout = kForever;
+        fuse_reply_entry(req, &e);
+        return;
+    }
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    const fuse_entry_param e = entry_of(st);
     s.known().looked_up(st.ino);
     fuse_reply_entry(req, &e);
 }
@@ -92,11 +120,12 @@ void reply_attr(fuse_req_t req, fuse_ino_t ino) {
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { reply_attr(req, ino); }
 
-// open(O_TRUNC) reaches us only as a size change (the kernel sends no OPEN in fast mode), so
-// a size change is refused on files without a store, as kernfs_fop_open refuses opening them
-// for writing. On writable files it is accepted and ignored, like kernfs does.
+// Without an OPEN that carries it (the fast mode), open(O_TRUNC) reaches us only as a size
+// change, so a size change is refused on files without a store, as kernfs_fop_open refuses
+// opening them for writing. Otherwise a size change is a truncate(), which kernfs accepts and
+// ignores (for root, whom the mode bits do not stop) like it does on writable files.
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_file_info*) {
-    if (to_set & FUSE_SET_ATTR_SIZE) {
+    if ((to_set & FUSE_SET_ATTR_SIZE) && !server(req).truncate_in_open()) {
         const int err = server(req).state().read(
             [&](const auto& m, const auto& tree) { return tree.check_truncate(m, ino); });
         if (err) {
@@ -268,6 +297,49 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     if (complete && used > 0) s.complete_listing(ino, end_offset, requester);
 }
 
+// READDIRPLUS: each entry also answers its lookup (the kernel counts it as one, so it is
+// counted here as one, and only for entries that fit; "." and ".." carry no inode).
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    FuseServer& s = server(req);
+    std::vector<char> buf(size);
+    std::vector<uint64_t> linked;
+    size_t used = 0;
+    bool complete = false;
+    uint64_t end_offset = 0;
+    const int err = s.state().read([&](const auto& m, const auto& tree) {
+        auto fill = [&](std::string_view name, uint64_t child, uint32_t mode, uint64_t next) {
+            const std::string n(name);
+            fuse_entry_param e{};
+            const bool dot = n == "." || n == "..";
+            fsmodel::Stat st;
+            if (dot || tree.getattr(m, child, st) != 0) {
+                e.attr.st_ino = child;
+                e.attr.st_mode = mode;
+            } else {
+                e = entry_of(st);
+            }
+            const size_t need = fuse_add_direntry_plus(req, nullptr, 0, n.c_str(), nullptr, 0);
+            if (used + need > size) return false;
+            fuse_add_direntry_plus(req, buf.data() + used, size - used, n.c_str(), &e,
+                                   static_cast<off_t>(next));
+            used += need;
+            end_offset = next;
+            if (e.ino) linked.push_back(e.ino);
+            return true;
+        };
+        return tree.readdir(m, ino, static_cast<uint64_t>(off), fill, &complete);
+    });
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    // Counted before the reply: a FORGET for them may follow it at once.
+    for (uint64_t child : linked) s.known().looked_up(child);
+    const pid_t requester = fuse_req_ctx(req)->pid;  // req is gone once answered
+    fuse_reply_buf(req, buf.data(), used);
+    if (complete && used > 0) s.complete_listing(ino, end_offset, requester);
+}
+
 void op_statfs(fuse_req_t req, fuse_ino_t) {
     struct statvfs st{};
     st.f_bsize = 4096;
@@ -318,6 +390,7 @@ fuse_lowlevel_ops make_ops() {
     ops.write = op_write;
     ops.opendir = op_opendir;
     ops.readdir = op_readdir;
+    ops.readdirplus = op_readdirplus;
     ops.statfs = op_statfs;
     ops.create = op_create;
     return ops;

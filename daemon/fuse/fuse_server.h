@@ -2,6 +2,7 @@
 // once, and keeps the kernel's caches exact through the Notifier.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -73,6 +74,10 @@ public:
     // was taken yet. Returns 0 or an errno.
     int read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t off, std::string& out);
 
+    // Whether open(O_TRUNC) arrives inside the OPEN (FUSE_CAP_ATOMIC_O_TRUNC), set at INIT.
+    void set_truncate_in_open(bool on) { truncate_in_open_ = on; }
+    bool truncate_in_open() const { return truncate_in_open_; }
+
     MachineState& state() { return state_; }
     KnownInodes& known() { return known_; }
     const FuseOptions& options() const { return options_; }
@@ -89,6 +94,7 @@ private:
     uint64_t next_fh_ = 1;
     std::unique_ptr<ListingCompleter> completer_;  // lives from mount to session teardown
     fuse_session* se_ = nullptr;
+    std::atomic<bool> truncate_in_open_{false};  // written once by INIT, before other requests
 };
 
 }  // namespace hotplugfs

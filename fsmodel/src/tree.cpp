@@ -184,6 +184,24 @@ int Tree::lookup(const Machine& m, uint64_t parent, std::string_view name, Stat&
     return ENOENT;
 }
 
+bool Tree::may_appear(uint64_t parent, std::string_view name) const {
+    const InodeId id = decode_inode(parent);
+    // A device's inodes pass to the next device when an earlier one is unplugged.
+    if (id.scope == Scope::Device) return true;
+    const auto& slots = by_slot_[static_cast<int>(id.scope)];
+    if (id.slot >= slots.size()) return true;
+    const Def& dir = defs_[slots[id.slot]];
+    if (dir.spec->kind != Kind::Dir) return true;
+    for (int index : dir.children) {
+        const EntrySpec& child = *defs_[index].spec;
+        if (child.each == Each::Device) return true;  // device names are free-form
+        const bool prefix = name.starts_with(child.name);
+        if ((child.each != Each::None || child.dynamic_name) && prefix) return true;
+        if (child.name == name) return true;  // shown now or only sometimes (is_visible)
+    }
+    return false;
+}
+
 int Tree::getattr(const Machine& m, uint64_t ino, Stat& out) const {
     Resolved r;
     if (!resolve(m, ino, r)) return ENOENT;

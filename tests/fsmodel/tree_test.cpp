@@ -700,3 +700,32 @@ TEST_CASE("memory failure files and bus files", "[tree][write]") {
         CHECK(write_path(t, m, r.path, r.data) == r.result);
     }
 }
+
+TEST_CASE("may_appear: only names that can come to exist are not cached as absent") {
+    const Machine m = default_machine();
+    fsmodel::Tree t(fsmodel::sysfs_root(), kBoot);
+    const uint64_t mem = ino_of(t, m, "devices/system/memory");
+    const uint64_t block5 = ino_of(t, m, "devices/system/memory/memory5");
+    const uint64_t node1 = ino_of(t, m, "devices/system/node/node1");
+    const uint64_t devices = ino_of(t, m, "kernel/debug/hotplugfs/devices");
+    // Hot-add creates memory<N> in memory/, nodeK/ and bus/memory/devices/.
+    CHECK(t.may_appear(mem, "memory136"));
+    CHECK(t.may_appear(node1, "memory136"));
+    CHECK(t.may_appear(ino_of(t, m, "bus/memory/devices"), "memory136"));
+    // A file shown only by configuration may be there on another machine: not cached.
+    CHECK(t.may_appear(mem, "probe"));
+    // Device directories come and go by name.
+    CHECK(t.may_appear(devices, "dimm7"));
+    // A block's node link is named by its node.
+    CHECK(t.may_appear(block5, "node1"));
+    // Names no declaration can produce.
+    CHECK_FALSE(t.may_appear(mem, "nonexistent"));
+    CHECK_FALSE(t.may_appear(block5, "nonexistent"));
+    CHECK_FALSE(t.may_appear(block5, "driver"));
+    CHECK_FALSE(t.may_appear(node1, "bogus"));
+    CHECK_FALSE(t.may_appear(kRoot, "firmware"));
+    // Whatever may_appear says, a name that exists is found.
+    fsmodel::Stat st;
+    CHECK(t.lookup(m, block5, "state", st) == 0);
+    CHECK(t.lookup(m, block5, "nonexistent", st) == ENOENT);
+}

@@ -101,3 +101,22 @@ def test_o_trunc_on_read_only_fails_at_open(daemon, mode):
     assert (hpfs.strip_bash_prefix(r.stderr), r.returncode) == (
         "block_size_bytes: Permission denied", 1)
     assert d.read_mem("block_size_bytes") == b"8000000\n"
+
+
+def test_exact_truncate_of_read_only_is_accepted_for_root(exact):
+    """kernfs accepts and ignores truncate() of any attribute for root (the mode bits do not
+    stop root); so does the exact mode, where O_TRUNC comes inside the OPEN instead."""
+    d = exact
+    os.truncate(d.block(5, "phys_index"), 0)
+    os.truncate(d.mem("block_size_bytes"), 0)
+    assert d.read_mem("memory5/phys_index") == b"00000005\n"
+    assert d.read_mem("block_size_bytes") == b"8000000\n"
+
+
+def test_fast_truncate_of_read_only_fails(fast):
+    """--fast cannot tell truncate() from open(O_TRUNC): both come as a size change, refused
+    on read-only files (documented)."""
+    with pytest.raises(OSError) as exc:
+        os.truncate(fast.block(5, "phys_index"), 0)
+    assert exc.value.errno == errno.EACCES
+    assert fast.read_mem("memory5/phys_index") == b"00000005\n"

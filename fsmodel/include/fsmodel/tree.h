@@ -44,6 +44,10 @@ public:
     static constexpr size_t kPageSize = 4096;  // a store sees at most one page
 
     int lookup(const Machine& m, uint64_t parent, std::string_view name, Stat& out) const;
+    // Whether `name`, absent from directory `parent` now, could exist there later without the
+    // directory itself going away: a generated name (memory<N>, a device), a node link, or a
+    // file shown only by configuration. Other names never appear, so their absence may be cached.
+    bool may_appear(uint64_t parent, std::string_view name) const;
     int getattr(const Machine& m, uint64_t ino, Stat& out) const;
     int readlink(const Machine& m, uint64_t ino, std::string& out) const;
     int read(const Machine& m, uint64_t ino, std::string& out) const;
