@@ -9,12 +9,20 @@
 // mask and meminfo is well formed. Exit status 1 on any violation.
 //
 // --mode strict (the default) holds the mount to kernel semantics: every malformed read is a
-// violation. --mode fast is for a daemon in its default (page cache) mode, where a reader of a
-// block's state, online or valid_zones that overlaps a store to that block may see the store's
-// bytes merged into the old content or old bytes cut to a new length: such reads by reader
-// processes are counted and reported as concurrent-write anomalies, not violations. Everything
+// violation (a daemon in its default, exact mode). --mode fast is for a daemon started with
+// --fast (the page-cache mode), where a reader of a block's state, online or valid_zones that
+// overlaps a store to that block may see the store's bytes merged into the old content or old
+// bytes cut to a new length: such reads by reader processes are counted and reported as
+// concurrent-write anomalies, not violations. Everything
 // else stays a violation in both modes: store results, read-your-writes, node masks, meminfo,
-// read errors and the quiescent check at the end.
+// read errors and the quiescent check at the end. `--mode exact` is another name for strict.
+//
+// --watch B-E and --may-vanish B-E add blocks that something other than the writers changes
+// (D-Bus calls, udev rules, memory devices plugged and unplugged): readers read their state,
+// online and valid_zones too, and every read must be well formed, as for the owned blocks; no
+// state is expected of them and the final check skips them. A --may-vanish block may be absent
+// or vanish at any time: ENOENT from the open or the read of its files is counted as a vanished
+// read, not a violation.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -35,9 +43,11 @@
 #include <cstring>
 #include <exception>
 #include <iterator>
+#include <map>
 #include <new>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -76,6 +86,7 @@ enum Overlap : int {
     kOvSameFile,  // a store to the very file read overlapped the read
     kOvSibling,   // only stores to the block's other attribute overlapped (valid_zones: any)
     kOvNone,      // no store to this block overlapped the read
+    kOvExternal,  // a --watch/--may-vanish block: changed by others, overlap unknown
     kOverlaps
 };
 
@@ -83,6 +94,7 @@ constexpr const char* kOverlapNames[kOverlaps] = {
     "overlapping a store to the same file",
     "overlapping only a store to the block's other attribute",
     "no store to the block overlapped",
+    "a watched block (changed by others, not by the writers)",
 };
 
 constexpr const char* kKindNames[kKinds] = {
@@ -137,6 +149,10 @@ struct Slot {
     uint64_t writes_refused;    // stores that failed as predicted
     uint64_t changes;           // stores that changed a block's state
     uint64_t reads;             // attribute reads (reader reads and verification reads)
+    uint64_t watched_reads;     // reader reads of --watch/--may-vanish blocks
+    uint64_t watched_ok;        // ... that returned well-formed bytes
+    uint64_t vanished_open;     // ... of --may-vanish blocks whose open failed ENOENT
+    uint64_t vanished_read;     // ... of --may-vanish blocks whose read failed ENOENT
     uint64_t counts[kKinds];
     uint32_t nexamples[kKinds];
     Example examples[kKinds][kMaxExamples];
@@ -502,6 +518,8 @@ struct Options {
     double stall_timeout = 60.0;  // no progress at all for this long: children are killed
     double timeout = 0.0;         // overall limit (0: none)
     bool fast = false;            // --mode fast: readers' malformed block reads are anomalies
+    // --watch / --may-vanish: blocks the writers do not own, as inclusive ranges.
+    std::vector<std::pair<int, int>> watch, may_vanish;
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -510,12 +528,20 @@ struct Options {
                  "usage: hotplugfs-stress --root SYSFS_ROOT --ops N [--writers W] [--readers R]\n"
                  "                        [--seed S] [--first-block B] [--last-block B]\n"
                  "                        [--stall-timeout SEC] [--timeout SEC]\n"
-                 "                        [--mode strict|fast]\n"
+                 "                        [--mode strict|exact|fast]\n"
+                 "                        [--watch B-E]... [--may-vanish B-E]...\n"
                  "  --mode strict  every malformed read is a violation (default; for a daemon\n"
-                 "                 started with --strict)\n"
+                 "                 in its default exact mode; `exact` is another name for it)\n"
                  "  --mode fast    a reader's malformed state/online/valid_zones read is counted\n"
                  "                 as a concurrent-write anomaly, not a violation (for a daemon\n"
-                 "                 in its default page-cache mode)\n");
+                 "                 started with --fast, the page-cache mode)\n"
+                 "  --watch B-E    readers also read blocks B..E (B, or a comma list of ranges),\n"
+                 "                 which something other than the writers changes (D-Bus, udev\n"
+                 "                 rules, memory devices); their reads must be well formed, the\n"
+                 "                 final check does not judge them; not within the writers'\n"
+                 "                 --first-block..--last-block\n"
+                 "  --may-vanish B-E  as --watch, and the blocks may be absent or vanish (unplugged\n"
+                 "                 memory): ENOENT from open or read is counted, not a violation\n");
     std::exit(2);
 }
 
@@ -529,6 +555,29 @@ T parse_number(const char* opt, const char* text) {
         usage(msg.c_str());
     }
     return v;
+}
+
+// "B", "B-E" or a comma list of them, appended to `out` as inclusive ranges.
+void parse_ranges(const char* opt, const char* text, std::vector<std::pair<int, int>>& out) {
+    std::string_view s(text);
+    const std::string bad = std::string("bad value for ") + opt + ": " + text;
+    for (;;) {
+        const size_t comma = s.find(',');
+        const std::string_view item = s.substr(0, comma);
+        const size_t dash = item.find('-');
+        int a = 0, b = 0;
+        auto number = [&](std::string_view t, int& v) {
+            const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+            return ec == std::errc() && p == t.data() + t.size() && !t.empty() && v >= 0;
+        };
+        if (!number(item.substr(0, dash), a)) usage(bad.c_str());
+        b = a;
+        if (dash != std::string_view::npos && !number(item.substr(dash + 1), b)) usage(bad.c_str());
+        if (b < a || b - a >= (1 << 20)) usage(bad.c_str());  // at most 2^20 blocks a range
+        out.emplace_back(a, b);
+        if (comma == std::string_view::npos) return;
+        s.remove_prefix(comma + 1);
+    }
 }
 
 double parse_seconds(const char* opt, const char* text) {
@@ -573,10 +622,15 @@ Options parse_options(int argc, char** argv) {
             const std::string_view m(v);
             if (m == "fast")
                 o.fast = true;
-            else if (m == "strict")
+            else if (m == "strict" || m == "exact")
                 o.fast = false;
             else
-                usage(("bad value for --mode: " + std::string(m) + " (strict or fast)").c_str());
+                usage(("bad value for --mode: " + std::string(m) + " (strict, exact or fast)")
+                          .c_str());
+        } else if (a == "--watch") {
+            parse_ranges("--watch", v, o.watch);
+        } else if (a == "--may-vanish") {
+            parse_ranges("--may-vanish", v, o.may_vanish);
         } else {
             usage(("unknown option " + std::string(a)).c_str());
         }
@@ -589,6 +643,13 @@ Options parse_options(int argc, char** argv) {
     if (o.first_block < 0 || o.last_block < o.first_block) usage("bad block range");
     if (o.writers > o.last_block - o.first_block + 1)
         usage("more writers than blocks: each writer must own at least one block");
+    for (const auto* list : {&o.watch, &o.may_vanish})
+        for (const auto& [a, b] : *list)
+            if (a <= o.last_block && b >= o.first_block)
+                usage(("watched blocks " + std::to_string(a) + "-" + std::to_string(b) +
+                       " overlap the writers' blocks " + std::to_string(o.first_block) + "-" +
+                       std::to_string(o.last_block))
+                          .c_str());
     if (o.stall_timeout <= 0) o.stall_timeout = 60.0;
     return o;
 }
@@ -598,15 +659,19 @@ struct Tree {
     std::string memory;  // ROOT/devices/system/memory
     std::string node;    // ROOT/devices/system/node
     int first = 0;
-    int nblocks = 0;
-    std::vector<std::string> state, online, valid_zones;  // per block
+    int nblocks = 0;  // the writers' blocks: indices 0 .. nblocks-1, blocks first ..
+    int nall = 0;     // every block readers read: then the watched ones, ascending
+    std::vector<int> ids;                                 // block number per index
+    std::vector<uint8_t> may_vanish;                      // per index: ENOENT is accepted
+    std::vector<std::string> state, online, valid_zones;  // per index
     std::string has_memory, has_normal;
     std::vector<int> nodes;                      // node ids that have meminfo
     std::vector<std::string> meminfo;            // per entry of `nodes`
     std::vector<std::string> meminfo_names;      // "node/nodeK/meminfo" per entry of `nodes`
     std::vector<std::vector<std::string>> keys;  // meminfo key sequence per entry of `nodes`
 
-    int block(size_t i) const { return first + static_cast<int>(i); }
+    int block(size_t i) const { return ids[i]; }
+    bool watched(size_t i) const { return i >= static_cast<size_t>(nblocks); }
 };
 
 // --- writers -----------------------------------------------------------------------------------
@@ -782,7 +847,7 @@ void run_reader(int r_index, uint64_t ops, uint64_t seed, const Tree& t, Slot& s
         // Weights: state 25, online 25, valid_zones 20, has_memory 10, has_normal_memory 10,
         // meminfo 10.
         const size_t pick = rng.below(100);
-        const size_t i = rng.below(static_cast<size_t>(t.nblocks));
+        const size_t i = rng.below(static_cast<size_t>(t.nall));
         int block = t.block(i);
         const std::string* path;
         const char* file;
@@ -819,8 +884,14 @@ void run_reader(int r_index, uint64_t ops, uint64_t seed, const Tree& t, Slot& s
             online1 = seqs[i].online.load();
         }
         ++slot.reads;
+        const bool watched = block_file && t.watched(i);
+        if (watched) ++slot.watched_reads;
         const std::string_view fname = file;
-        if (r.err) {
+        if (watched && t.may_vanish[i] && r.err == ENOENT &&
+            (std::strcmp(r.step, "open") == 0 || std::strcmp(r.step, "read") == 0)) {
+            // The block is not there (now): unplugged memory, as the kernel would answer.
+            ++(r.step[0] == 'o' ? slot.vanished_open : slot.vanished_read);
+        } else if (r.err) {
             char d2[128];
             std::snprintf(d2, sizeof d2, "%s: %s failed %s", detail, r.step,
                           errno_name(r.err).c_str());
@@ -845,8 +916,22 @@ void run_reader(int r_index, uint64_t ops, uint64_t seed, const Tree& t, Slot& s
                     good = meminfo_ok(r.data, node, t.keys[node_index]);
                     break;
             }
+            if (good && watched) ++slot.watched_ok;
             if (!good && !block_file) {
                 record(slot, kind, block, fname, r.data, detail);
+            } else if (!good && watched) {
+                // Nothing of this tool stores to the block: others change it, unseen here.
+                Kind k = kind;
+                if (fast)
+                    k = kind == kBadState    ? kAnomState
+                        : kind == kBadOnline ? kAnomOnline
+                                             : kAnomValidZones;
+                ++slot.overlap[k][kOvExternal];
+                char d2[200];
+                std::snprintf(d2, sizeof d2,
+                              "%s: a watched block%s, changed by others (D-Bus, udev, devices)",
+                              detail, t.may_vanish[i] ? " that may vanish" : "");
+                record(slot, k, block, fname, r.data, d2);
             } else if (!good) {
                 const uint64_t n_state = stores_between(state0, state1);
                 const uint64_t n_online = stores_between(online0, online1);
@@ -908,6 +993,21 @@ bool build_tree(const Options& o, Tree& t) {
     t.first = o.first_block;
     t.nblocks = o.last_block - o.first_block + 1;
     for (int b = o.first_block; b <= o.last_block; ++b) {
+        t.ids.push_back(b);
+        t.may_vanish.push_back(0);
+    }
+    // The watched blocks, ascending; a block in both lists may vanish.
+    std::map<int, uint8_t> watched;
+    for (const auto& [a, b] : o.watch)
+        for (int k = a; k <= b; ++k) watched.emplace(k, 0);
+    for (const auto& [a, b] : o.may_vanish)
+        for (int k = a; k <= b; ++k) watched[k] = 1;
+    for (const auto& [b, vanish] : watched) {
+        t.ids.push_back(b);
+        t.may_vanish.push_back(vanish);
+    }
+    t.nall = static_cast<int>(t.ids.size());
+    for (const int b : t.ids) {
         const std::string dir = t.memory + "/memory" + std::to_string(b);
         t.state.push_back(dir + "/state");
         t.online.push_back(dir + "/online");
@@ -1153,12 +1253,14 @@ int run(const Options& o) {
     if (!build_tree(o, t)) return 2;
 
     const size_t nchildren = static_cast<size_t>(o.writers + o.readers);
-    // Shared with the children: the expected state per block, a BlockSeq per block, then one
-    // Slot per child, one for the parent's own findings and one for the final check.
+    // Shared with the children: the expected state per owned block, a BlockSeq per block read
+    // (owned and watched), then one Slot per child, one for the parent's own findings and one
+    // for the final check.
     const size_t nblocks = static_cast<size_t>(t.nblocks);
+    const size_t nall = static_cast<size_t>(t.nall);
     auto align_up = [](size_t n, size_t a) { return (n + a - 1) / a * a; };
     const size_t seq_off = align_up(nblocks, alignof(BlockSeq));
-    const size_t slot_off = align_up(seq_off + sizeof(BlockSeq) * nblocks, alignof(Slot));
+    const size_t slot_off = align_up(seq_off + sizeof(BlockSeq) * nall, alignof(Slot));
     const size_t total = slot_off + sizeof(Slot) * (nchildren + 2);
     void* mem = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) {
@@ -1167,7 +1269,7 @@ int run(const Options& o) {
     }
     auto* expected = static_cast<uint8_t*>(mem);
     auto* seqs = reinterpret_cast<BlockSeq*>(static_cast<char*>(mem) + seq_off);
-    for (size_t b = 0; b < nblocks; ++b) new (&seqs[b]) BlockSeq();
+    for (size_t b = 0; b < nall; ++b) new (&seqs[b]) BlockSeq();
     auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(mem) + slot_off);
     for (size_t c = 0; c < nchildren + 2; ++c) new (&slots[c]) Slot();
     Slot& parent_slot = slots[nchildren];
@@ -1182,6 +1284,22 @@ int run(const Options& o) {
         o.root.c_str(), o.first_block, o.last_block, o.writers, o.readers,
         static_cast<unsigned long long>(o.ops), static_cast<unsigned long long>(seed),
         o.fast ? "fast" : "strict");
+    // The watched blocks as ranges, "*" after the ones that may vanish.
+    std::string watched_desc;
+    for (size_t i = nblocks; i < nall;) {
+        size_t j = i;
+        while (j + 1 < nall && t.ids[j + 1] == t.ids[j] + 1 &&
+               t.may_vanish[j + 1] == t.may_vanish[i])
+            ++j;
+        if (!watched_desc.empty()) watched_desc += ",";
+        watched_desc += std::to_string(t.ids[i]);
+        if (j > i) watched_desc += "-" + std::to_string(t.ids[j]);
+        if (t.may_vanish[i]) watched_desc += "*";
+        i = j + 1;
+    }
+    if (nall > nblocks)
+        std::printf("hotplugfs-stress: readers also watch blocks %s (* may vanish)\n",
+                    watched_desc.c_str());
     std::fflush(stdout);
     std::fflush(stderr);
 
@@ -1241,6 +1359,7 @@ int run(const Options& o) {
 
     // --- summary ---
     uint64_t ops = 0, wops = 0, rops = 0, ok = 0, refused = 0, changes = 0, reads = 0;
+    uint64_t watched_reads = 0, watched_ok = 0, vanished_open = 0, vanished_read = 0;
     uint64_t counts[kKinds] = {};
     uint64_t overlap[kKinds][kOverlaps] = {};
     std::vector<std::vector<const Example*>> ex(kKinds), lone(kKinds);
@@ -1256,6 +1375,10 @@ int run(const Options& o) {
         refused += s.writes_refused;
         changes += s.changes;
         reads += s.reads;
+        watched_reads += s.watched_reads;
+        watched_ok += s.watched_ok;
+        vanished_open += s.vanished_open;
+        vanished_read += s.vanished_read;
         for (int k = 0; k < kKinds; ++k) {
             counts[k] += s.counts[k];
             for (int v = 0; v < kOverlaps; ++v) overlap[k][v] += s.overlap[k][v];
@@ -1276,6 +1399,15 @@ int run(const Options& o) {
         static_cast<unsigned long long>(wops), static_cast<unsigned long long>(ok),
         static_cast<unsigned long long>(refused), static_cast<unsigned long long>(changes),
         static_cast<unsigned long long>(rops), static_cast<unsigned long long>(reads));
+    if (nall > nblocks)
+        std::printf(
+            "watched: %llu reads of %zu blocks the writers do not own (%s): %llu well formed, "
+            "%llu vanished (ENOENT: %llu at open, %llu at read)\n",
+            static_cast<unsigned long long>(watched_reads), nall - nblocks, watched_desc.c_str(),
+            static_cast<unsigned long long>(watched_ok),
+            static_cast<unsigned long long>(vanished_open + vanished_read),
+            static_cast<unsigned long long>(vanished_open),
+            static_cast<unsigned long long>(vanished_read));
 
     // One kind: its count, the earliest examples, the reader overlap breakdown, the contents.
     // The earliest examples of one list, `indent` deep.
@@ -1304,8 +1436,9 @@ int run(const Options& o) {
         if (classified) {
             std::printf("    by overlap:");
             for (int ov = 0; ov < kOverlaps; ++ov)
-                std::printf(" %s x%llu;", kOverlapNames[ov],
-                            static_cast<unsigned long long>(overlap[k][ov]));
+                if (ov != kOvExternal || overlap[k][ov])
+                    std::printf(" %s x%llu;", kOverlapNames[ov],
+                                static_cast<unsigned long long>(overlap[k][ov]));
             std::printf("\n");
         }
         if (overlap[k][kOvNone]) {

@@ -58,7 +58,7 @@ int driver_name_owner(sd_bus_message* m, void*, sd_bus_error*) {
 const sd_bus_vtable kDriverVtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD("Hello", "", "s", driver_hello, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("AddMatch", "s", "", driver_accept, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("AddMatch", "s", "", BusService::on_add_match, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("RemoveMatch", "s", "", driver_accept, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetNameOwner", "s", "s", driver_name_owner, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END};
@@ -162,7 +162,7 @@ int BusService::on_accept(sd_event_source*, int fd, uint32_t, void* userdata) {
     if (r >= 0) r = self->serve_connection(peer);
     if (r >= 0)
         r = sd_bus_add_object_vtable(peer, nullptr, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                     kDriverVtable, nullptr);
+                                     kDriverVtable, self);
     if (r < 0) {
         spdlog::warn("D-Bus peer connection refused: {}", std::strerror(-r));
         if (peer)
@@ -172,17 +172,29 @@ int BusService::on_accept(sd_event_source*, int fd, uint32_t, void* userdata) {
         return 0;
     }
     self->peers_.push_back(peer);
-    self->listeners_ = self->peers_.size() + (self->bus_ ? 1 : 0);
     return 0;
 }
 
+int BusService::on_add_match(sd_bus_message* m, void* userdata, sd_bus_error*) {
+    auto* self = static_cast<BusService*>(userdata);
+    sd_bus* peer = sd_bus_message_get_bus(m);
+    if (std::find(self->subscribed_.begin(), self->subscribed_.end(), peer) ==
+        self->subscribed_.end())
+        self->subscribed_.push_back(peer);
+    self->count_listeners();
+    return sd_bus_reply_method_return(m, "");
+}
+
+void BusService::count_listeners() { listeners_ = subscribed_.size() + (bus_ ? 1 : 0); }
+
 void BusService::prune_peers() {
-    std::erase_if(peers_, [](sd_bus* peer) {
+    std::erase_if(peers_, [this](sd_bus* peer) {
         if (sd_bus_is_open(peer) > 0) return false;
+        std::erase(subscribed_, peer);
         sd_bus_flush_close_unref(peer);
         return true;
     });
-    listeners_ = peers_.size() + (bus_ ? 1 : 0);
+    count_listeners();
 }
 
 void BusService::start() {
@@ -310,7 +322,7 @@ int BusService::on_wakeup(sd_event_source*, int fd, uint32_t, void* userdata) {
 }
 
 std::vector<sd_bus*> BusService::connections() const {
-    std::vector<sd_bus*> out = peers_;
+    std::vector<sd_bus*> out = subscribed_;
     if (bus_) out.push_back(bus_);
     return out;
 }

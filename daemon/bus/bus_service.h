@@ -39,6 +39,9 @@ class BusService {
     BusService(const BusService&) = delete;
     BusService& operator=(const BusService&) = delete;
 
+    // The private socket's AddMatch (in the driver vtable): from now on the peer gets signals.
+    static int on_add_match(sd_bus_message* m, void* self, sd_bus_error* error);
+
     void start();
     void stop();
 
@@ -62,6 +65,7 @@ class BusService {
     void emit_uevent(sd_bus* bus, const hotplug::Uevent& e);
     void emit_changes();
     void prune_peers();
+    void count_listeners();
     std::vector<sd_bus*> connections() const;
     // Parameters as one comparable text, and each device's plugged bytes.
     using Watched = std::pair<std::string, std::vector<std::pair<std::string, uint64_t>>>;
@@ -72,6 +76,9 @@ class BusService {
     sd_event* event_ = nullptr;   // bus thread only after start()
     sd_bus* bus_ = nullptr;       // the bus connection, or null
     std::vector<sd_bus*> peers_;  // private socket clients; bus thread only
+    // Peers that subscribed (AddMatch), as a bus delivers signals only to those: a client that
+    // calls methods must not get a signal before the reply to its Hello. Bus thread only.
+    std::vector<sd_bus*> subscribed_;
     // Connections that may want signals: while there are none, changes wake nobody (a state
     // write then costs no thread switch).
     std::atomic<size_t> listeners_{0};
