@@ -413,6 +413,125 @@ void Daemon::stop(double timeout_s) {
     }
 }
 
+// ---- foreground servers ---------------------------------------------------------------------
+
+ForegroundServer::ForegroundServer(std::string mountpoint, std::string log_file)
+    : mountpoint_(std::move(mountpoint)), log_file_(std::move(log_file)) {}
+
+ForegroundServer::~ForegroundServer() {
+    try {
+        stop();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hotplugfs-bench: stopping the server on %s: %s\n",
+                     mountpoint_.c_str(), e.what());
+    }
+}
+
+std::string ForegroundServer::log_tail() const {
+    std::ifstream in(log_file_);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.size() > 2000 ? all.substr(all.size() - 2000) : all;
+}
+
+void ForegroundServer::start(const std::vector<std::string>& argv, const std::string& ready_path,
+                             double timeout_s) {
+    if (running()) throw Error("a server on " + mountpoint_ + " is already running");
+    if (argv.empty()) throw Error("ForegroundServer::start: no command");
+    make_dir(mountpoint_);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const int log = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log < 0) fail_errno("open " + log_file_, errno);
+    const pid_t pid = fork();
+    if (pid < 0) {
+        close(log);
+        fail_errno("fork", errno);
+    }
+    if (pid == 0) {
+        setpgid(0, 0);  // not in the terminal's process group: only we stop it
+        const int null = open("/dev/null", O_RDONLY);
+        dup2(null, STDIN_FILENO);
+        dup2(log, STDOUT_FILENO);
+        dup2(log, STDERR_FILENO);
+        signal(SIGPIPE, SIG_DFL);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    close(log);
+    pid_ = pid;
+    pidfd_ = pidfd_open(pid);
+    started_ = true;
+    if (pidfd_ < 0) {
+        const int err = errno;
+        kill(pid, SIGKILL);  // our own child, by its PID
+        while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+        stop();
+        fail_errno("pidfd_open", err);
+    }
+    const uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_s * 1e9);
+    std::string why;
+    for (;;) {
+        if (interrupted()) {
+            stop();
+            check_interrupted();
+        }
+        pollfd p{pidfd_, POLLIN, 0};
+        if (poll(&p, 1, 0) > 0) {
+            int status = 0;
+            while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+            }
+            why = argv[0] + " exited (" + describe_status(status) + ")";
+            close(pidfd_);
+            pidfd_ = -1;
+            break;
+        }
+        struct stat st {};
+        if (is_mounted(mountpoint_) && stat(ready_path.c_str(), &st) == 0) return;
+        if (now_ns() > deadline) {
+            why = ready_path + " did not answer within " + std::to_string(timeout_s) + " s";
+            break;
+        }
+        usleep(10000);
+    }
+    const std::string tail = log_tail();
+    stop();
+    throw Error("starting " + argv[0] + " on " + mountpoint_ + ": " + why + "\n--- its log ---\n" +
+                tail);
+}
+
+void ForegroundServer::stop(double timeout_s) {
+    if (pidfd_ >= 0) {
+        bool gone = false;
+        if (pidfd_send_signal(pidfd_, SIGTERM) == 0) {
+            gone = wait_pidfd(pidfd_, timeout_s, false);
+        } else {
+            gone = errno == ESRCH;
+        }
+        if (!gone) {
+            std::fprintf(stderr,
+                         "hotplugfs-bench: server %d on %s still running %.0f s after SIGTERM; "
+                         "sending SIGKILL\n",
+                         pid_, mountpoint_.c_str(), timeout_s);
+            pidfd_send_signal(pidfd_, SIGKILL);
+            gone = wait_pidfd(pidfd_, 10, false);
+        }
+        close(pidfd_);
+        pidfd_ = -1;
+        int st;  // reap our child; never block on one that is somehow still there
+        while (waitpid(pid_, &st, gone ? 0 : WNOHANG) < 0 && errno == EINTR) {
+        }
+    }
+    if (started_) {
+        for (int i = 0; i < 3 && is_mounted(mountpoint_); ++i) lazy_fuse_unmount(mountpoint_);
+        if (is_mounted(mountpoint_))
+            std::fprintf(stderr, "hotplugfs-bench: %s is still mounted\n", mountpoint_.c_str());
+        started_ = false;
+    }
+}
+
 // ---- temporary directory and tmpfs ----------------------------------------------------------
 
 TempDir::TempDir() {

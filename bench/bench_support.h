@@ -115,6 +115,36 @@ class Daemon {
     bool mounted_ = false;
 };
 
+// One FUSE server the benchmark runs in the foreground as its own child (the floor server,
+// lxcfs): start() forks and execs argv, and returns once `ready_path` (a path inside the mount)
+// answers stat() on a mount at `mountpoint`; stop() sends SIGTERM by PID (pidfd), waits,
+// escalates to SIGKILL, reaps the child, and clears the mount with fusermount3 -u -z if it is
+// still there. The destructor stops it, so every way out (errors, Ctrl-C) unmounts.
+class ForegroundServer {
+  public:
+    ForegroundServer(std::string mountpoint, std::string log_file);
+    ~ForegroundServer();  // stop(), errors swallowed
+    ForegroundServer(const ForegroundServer&) = delete;
+    ForegroundServer& operator=(const ForegroundServer&) = delete;
+
+    // Creates the mount point. Throws (with the log's tail) if the server exits or does not
+    // answer within timeout_s; it is stopped and unmounted first.
+    void start(const std::vector<std::string>& argv, const std::string& ready_path,
+               double timeout_s = 30);
+    void stop(double timeout_s = 10);
+
+    pid_t pid() const { return pid_; }
+    bool running() const { return pidfd_ >= 0; }
+    const std::string& mountpoint() const { return mountpoint_; }
+    std::string log_tail() const;
+
+  private:
+    std::string mountpoint_, log_file_;
+    pid_t pid_ = -1;
+    int pidfd_ = -1;
+    bool started_ = false;
+};
+
 // ---- the benchmark's temporary directory and tmpfs ------------------------------------------
 
 // mkdtemp under /tmp; on destruction unmounts the tmpfs (if mounted) and removes the
