@@ -204,7 +204,9 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
           const Platform& platform, const std::string& mountpoint, DaemonLog& log) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     if (ready_fd >= 0) log.forked();
-    MachineState state(std::move(machine), realtime_ns());
+    MachineState state(std::move(machine), realtime_ns(),
+                       o.fast ? fsmodel::ChangingFiles::CachedContent
+                              : fsmodel::ChangingFiles::LikeSysfs);
     if (o.state_file)
         state.set_persist_hook(hotplugfs::state::persister(*o.state_file, state.snapshot()));
     std::unique_ptr<EventLog> event_log;

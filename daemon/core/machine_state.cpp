@@ -10,8 +10,9 @@ int64_t realtime_ns() {
     return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-MachineState::MachineState(hotplug::Machine machine, int64_t boot_ns)
-    : machine_(std::move(machine)), tree_(fsmodel::sysfs_root(), boot_ns) {}
+MachineState::MachineState(hotplug::Machine machine, int64_t boot_ns,
+                           fsmodel::ChangingFiles changing)
+    : machine_(std::move(machine)), tree_(fsmodel::sysfs_root(), boot_ns, changing) {}
 
 void MachineState::finish(WriteResult& r) {
     tree_.refresh(machine_, r.outcome.changes, realtime_ns(), r.invalidations);

@@ -19,7 +19,9 @@ public:
     using EventHook = std::function<void(const std::vector<hotplug::Uevent>&)>;
     using PersistHook = std::function<void(const hotplug::MachineSnapshot&)>;
 
-    MachineState(hotplug::Machine machine, int64_t boot_ns);
+    // `changing`: what stat() says of files that can change (the exact mode: like sysfs).
+    MachineState(hotplug::Machine machine, int64_t boot_ns,
+                 fsmodel::ChangingFiles changing = fsmodel::ChangingFiles::CachedContent);
 
     // Readers: any number at once, never blocked by a slow operation's waiting.
     template <class F>

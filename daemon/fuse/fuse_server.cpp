@@ -8,18 +8,15 @@
 #include <thread>
 
 #include "fuse/fuse_ops.h"
+#include "fuse/session_loop.h"
 
 namespace hotplugfs {
 namespace {
 
-// Frees fuse_args, fuse_session and the loop config on every path out of run().
+// Frees fuse_args on every path out of run().
 struct ArgsGuard {
     fuse_args args = FUSE_ARGS_INIT(0, nullptr);
     ~ArgsGuard() { fuse_opt_free_args(&args); }
-};
-struct LoopConfig {
-    fuse_loop_config* cfg = fuse_loop_cfg_create();
-    ~LoopConfig() { fuse_loop_cfg_destroy(cfg); }
 };
 
 }  // namespace
@@ -140,10 +137,7 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
                 spdlog::error("the mount at {} does not answer", mountpoint);
             }
         });
-        LoopConfig loop;
-        fuse_loop_cfg_set_max_threads(loop.cfg, options_.max_threads);
-        fuse_loop_cfg_set_clone_fd(loop.cfg, 0);
-        rc = fuse_session_loop_mt(se_, loop.cfg);
+        rc = SessionLoop(se_, options_.max_threads).run();
         probe.join();
         notifier_.stop();
         completer_->stop();

@@ -50,7 +50,8 @@ uint32_t type_bits(Kind kind) {
 
 }  // namespace
 
-Tree::Tree(const DirSpec& root, int64_t boot_ns) : stamps_(boot_ns) {
+Tree::Tree(const DirSpec& root, int64_t boot_ns, ChangingFiles changing)
+    : changing_(changing), stamps_(boot_ns) {
     root_spec_ = dir("", &root);
     instantiate(&root_spec_, Scope::Global, -1);
 }
@@ -234,8 +235,12 @@ void Tree::fill_stat(const Machine& m, const Resolved& r, Stat& out) const {
     const Dep dep = s.kind == Kind::Dir ? s.dir->listing : s.dep;
     out.mtime_ns = stamps_.get(dep, r.def->scope, r.ctx);
     if (s.kind != Kind::Attr) return;
-    // The size is the length of what a read returns now: the kernel's page cache trusts it.
     out.size = kPageSize;
+    if (changing_ == ChangingFiles::LikeSysfs && changes(s)) {
+        out.mtime_ns = stamps_.boot();
+        return;
+    }
+    // The size is the length of what a read returns now: the kernel's page cache trusts it.
     std::string text;
     if (s.show && s.show(m, r.ctx, text) == 0) out.size = text.size();
 }

@@ -31,8 +31,7 @@ int Tree::check_open(const Machine& m, uint64_t ino, bool read, bool write) cons
 bool Tree::is_volatile(const Machine& m, uint64_t ino) const {
     Resolved r;
     if (!resolve(m, ino, r)) return false;
-    const EntrySpec& s = *r.def->spec;
-    return s.kind == Kind::Attr && (s.store || s.dep != Dep::Static);
+    return changes(*r.def->spec);
 }
 
 int Tree::check_truncate(const Machine& m, uint64_t ino) const {
@@ -57,7 +56,10 @@ void Tree::add_dep(Scope scope, uint64_t object, Dep dep, Invalidations& out) co
     for (int index : by_slot_[static_cast<int>(scope)]) {
         const Def& def = defs_[index];
         const Dep d = def.spec->kind == Kind::Dir ? def.spec->dir->listing : def.spec->dep;
-        if (d == dep) out.inodes.push_back(encode_inode(scope, object, def.slot));
+        if (d != dep) continue;
+        // A changing file of the exact mode has nothing cached about it.
+        if (changing_ == ChangingFiles::LikeSysfs && changes(*def.spec)) continue;
+        out.inodes.push_back(encode_inode(scope, object, def.slot));
     }
 }
 
@@ -150,6 +152,8 @@ void Tree::add_device_list(const Machine& m, const std::vector<std::string>& bef
 void Tree::touch(const Machine& m, uint64_t ino, int64_t now_ns, Invalidations& out) {
     Resolved r;
     if (!resolve(m, ino, r)) return;
+    // Written without the page cache, read with direct I/O: nothing to drop.
+    if (changing_ == ChangingFiles::LikeSysfs && changes(*r.def->spec)) return;
     const int64_t stamp = stamps_.next(now_ns);
     const Dep dep = r.def->spec->dep;
     switch (r.def->scope) {

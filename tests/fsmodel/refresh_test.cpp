@@ -297,3 +297,40 @@ TEST_CASE("refresh: devices that come and go move the files of later ones", "[re
     CHECK(lookup_path(t, m, devs + "/a", st) == ENOENT);
     CHECK(t.getattr(m, b_size, st) == ENOENT);
 }
+
+TEST_CASE("refresh, exact mode: changing files say what sysfs says and invalidate nothing",
+          "[refresh]") {
+    auto m = default_machine();
+    fsmodel::Tree t(fsmodel::sysfs_root(), kBoot, fsmodel::ChangingFiles::LikeSysfs);
+    const std::string b = kMem + "memory72/";
+    const uint64_t memdir = ino_of(t, m, "devices/system/memory");
+    const uint64_t node0 = ino_of(t, m, "devices/system/node/node0");
+    for (const char* file : {"state", "online", "valid_zones", "uevent"}) {
+        INFO(file);
+        const auto st = stat_of(t, m, b + file);
+        CHECK(st.size == 4096);
+        CHECK(st.mtime_ns == kBoot);
+    }
+    CHECK(stat_of(t, m, "devices/system/node/node0/meminfo").size == 4096);
+    CHECK(stat_of(t, m, kMem + "auto_online_blocks").size == 4096);
+    // A file that never changes keeps its length: the page cache serves it.
+    CHECK(stat_of(t, m, b + "phys_index").size == 9);
+
+    hotplug::Outcome out;
+    REQUIRE(write_path(t, m, b + "state", "online", &out) == 6);
+    fsmodel::Invalidations inv;
+    t.refresh(m, out.changes, kBoot + 10, inv);
+    CHECK(inv.inodes.empty());
+    t.touch(m, ino_of(t, m, b + "state"), kBoot + 20, inv);
+    CHECK(inv.inodes.empty());
+    CHECK(stat_of(t, m, b + "state").mtime_ns == kBoot);
+    CHECK(read_path(t, m, b + "state") == "online\n");
+
+    // A hot-add still changes listings: those are cached.
+    out = {};
+    REQUIRE(write_path(t, m, kMem + "probe", "0x440000000", &out) == 11);
+    inv = {};
+    t.refresh(m, out.changes, kBoot + 30, inv);
+    CHECK(has(inv, memdir));
+    CHECK(has(inv, node0));
+}

@@ -94,8 +94,18 @@ def test_stat_state(ref):
     assert stat.S_ISREG(st.st_mode)
     assert stat.S_IMODE(st.st_mode) == 0o644
     assert (st.st_nlink, st.st_uid, st.st_gid) == (1, 0, 0)
-    # Documented deviation: st_size is the current content length ("online\n"), not 4096.
-    assert st.st_size == len(b"online\n")
+    # As sysfs: 4096 for a file whose bytes can change (the default, exact mode reads it with
+    # direct I/O); its mtime does not move when its bytes do.
+    assert st.st_size == 4096
+    with open(ref.mem("memory5/online"), "w") as f:
+        f.write("1")
+    assert os.stat(ref.mem("memory5/state")).st_mtime_ns == st.st_mtime_ns
+
+
+def test_stat_fixed_file(ref):
+    # Documented deviation: a file that never changes reports its length (the page cache
+    # serves it), not 4096.
+    assert os.stat(ref.mem("memory5/phys_index")).st_size == len(b"00000005\n")
 
 
 # --- listings and modes (ls -la) -----------------------------------------------------------------

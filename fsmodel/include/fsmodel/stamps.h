@@ -15,6 +15,7 @@ public:
     explicit Stamps(int64_t boot_ns) : boot_(boot_ns), last_(boot_ns) { global_.fill(boot_ns); }
 
     int64_t get(Dep dep, Scope scope, const Ctx& ctx) const;
+    int64_t boot() const { return boot_; }
     // Strictly increasing: two changes in the same nanosecond still differ.
     int64_t next(int64_t now_ns);
     void set_block(uint64_t block, int64_t stamp);

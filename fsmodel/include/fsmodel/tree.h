@@ -37,9 +37,21 @@ struct Invalidations {
     std::vector<Entry> removed_entries;  // names that no longer exist
 };
 
+// What stat() says of a file whose bytes can change (a store, or a dependency on the model).
+enum class ChangingFiles : uint8_t {
+    // Its content length and the time of its last change: a page cache of its bytes (the fast
+    // mode) is kept right by the attributes, so every change invalidates them.
+    CachedContent,
+    // 4096 and the boot time, as sysfs says: every read of such a file reaches the daemon
+    // (the exact mode's direct I/O), so nothing about it is cached and a change of its bytes
+    // invalidates nothing.
+    LikeSysfs,
+};
+
 class Tree {
 public:
-    explicit Tree(const DirSpec& root, int64_t boot_ns);
+    explicit Tree(const DirSpec& root, int64_t boot_ns,
+                  ChangingFiles changing = ChangingFiles::CachedContent);
 
     static constexpr size_t kPageSize = 4096;  // a store sees at most one page
 
@@ -107,6 +119,12 @@ private:
     void add_device_list(const Machine& m, const std::vector<std::string>& before,
                          Invalidations& out) const;
 
+    // A file whose bytes can change: it has a store or depends on the model.
+    static bool changes(const EntrySpec& s) {
+        return s.kind == Kind::Attr && (s.store || s.dep != Dep::Static);
+    }
+
+    ChangingFiles changing_;
     EntrySpec root_spec_;
     std::vector<Def> defs_;
     std::vector<int> by_slot_[4];

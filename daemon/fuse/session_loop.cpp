@@ -1,0 +1,126 @@
+#include "fuse/session_loop.h"
+
+#include <linux/fuse.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+
+#include "fuse/fuse_ops.h"
+
+namespace hotplugfs {
+namespace {
+
+// Interrupts the leader's blocking read of /dev/fuse at the end (no SA_RESTART: EINTR).
+int wake_signal() { return SIGRTMIN + 1; }
+void on_wake(int) {}
+
+void install_wake_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa {};
+        sa.sa_handler = on_wake;
+        sigemptyset(&sa.sa_mask);
+        sigaction(wake_signal(), &sa, nullptr);
+    });
+}
+
+// Requests that may wait inside the daemon. Everything else is answered at once.
+bool may_wait(const fuse_buf& buf) {
+    if ((buf.flags & FUSE_BUF_IS_FD) || buf.size < sizeof(fuse_in_header)) return true;
+    return static_cast<const fuse_in_header*>(buf.mem)->opcode == FUSE_WRITE;
+}
+
+}  // namespace
+
+SessionLoop::SessionLoop(fuse_session* se, unsigned max_threads)
+    : se_(se), max_threads_(max_threads ? max_threads : 1) {
+    install_wake_handler();
+}
+
+void SessionLoop::start_thread() {
+    // The pool takes no signal but the wake signal: SIGTERM and friends go to run()'s thread.
+    sigset_t blocked, old;
+    sigfillset(&blocked);
+    sigdelset(&blocked, wake_signal());
+    pthread_sigmask(SIG_BLOCK, &blocked, &old);
+    threads_.emplace_back(&SessionLoop::serve, this);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+int SessionLoop::run() {
+    std::unique_lock lock(mu_);
+    start_thread();
+    // A signal that ends the session lands here, outside the pool: look every 50 ms.
+    while (!done_ && !fuse_session_exited(se_))
+        ended_.wait_for(lock, std::chrono::milliseconds(50));
+    done_ = true;
+    turn_.notify_all();
+    // The leader may be blocked reading the device, or about to: wake it until it has gone.
+    while (led_) {
+        pthread_kill(leader_, wake_signal());
+        ended_.wait_for(lock, std::chrono::milliseconds(10));
+    }
+    // No thread is started once done_ is set.
+    std::vector<std::thread> threads;
+    threads.swap(threads_);
+    lock.unlock();
+    for (auto& t : threads) t.join();
+    return result_;
+}
+
+void SessionLoop::finish(int result) {
+    if (!done_ && result < 0) result_ = result;
+    done_ = true;
+    led_ = false;
+    turn_.notify_all();
+    ended_.notify_all();
+}
+
+void SessionLoop::hand_over() {
+    led_ = false;
+    ended_.notify_all();  // run() waits for the leader to go
+    if (done_) return;
+    if (idle_ > 0)
+        turn_.notify_one();
+    else if (threads_.size() < max_threads_)
+        start_thread();
+    // Otherwise every thread is busy: the first one to finish leads.
+}
+
+void SessionLoop::serve() {
+    fuse_buf buf{};
+    std::unique_lock lock(mu_);
+    while (!done_) {
+        ++idle_;
+        turn_.wait(lock, [&] { return done_ || !led_; });
+        --idle_;
+        if (done_) break;
+        led_ = true;
+        leader_ = pthread_self();
+        lock.unlock();
+        for (;;) {
+            const int res = done_ ? 0 : fuse_session_receive_buf(se_, &buf);
+            if (res == -EINTR && !done_ && !fuse_session_exited(se_)) continue;
+            if (res <= 0 || done_ || fuse_session_exited(se_)) {  // 0: unmounted
+                lock.lock();
+                finish(res == -EINTR ? 0 : res);
+                break;
+            }
+            if (may_wait(buf)) {
+                lock.lock();
+                hand_over();
+                lock.unlock();
+                fuse_session_process_buf(se_, &buf);
+                lock.lock();
+                break;
+            }
+            fuse_session_process_buf(se_, &buf);
+        }
+    }
+    lock.unlock();
+    std::free(buf.mem);
+}
+
+}  // namespace hotplugfs
