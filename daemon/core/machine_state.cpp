@@ -25,14 +25,25 @@ hotplug::MachineSnapshot MachineState::snapshot() const {
 
 // An operation that failed without events or changes left the model as it was (the model
 // guarantees it), so only the others pay for a snapshot.
-void MachineState::persist(const WriteResult& r) {
+void MachineState::persist(const WriteResult& r, const Waiter* waiter) {
     if (r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty()) return;
+    if (persist_hook_ && waiter && waiter->may_block) waiter->may_block();  // disk I/O
     if (persist_hook_) persist_hook_(snapshot());
     if (change_hook_) change_hook_();
 }
 
+std::unique_lock<std::mutex> MachineState::lock_operation(const Waiter& waiter) {
+    std::unique_lock lock(op_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+        if (waiter.may_block) waiter.may_block();
+        lock.lock();
+    }
+    return lock;
+}
+
 void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
     if (!r.outcome.pending_offline_ms) return;
+    if (waiter.may_block) waiter.may_block();
     const int64_t ms = *r.outcome.pending_offline_ms;
     const uint64_t block = r.outcome.pending_block;
     r.outcome.pending_offline_ms.reset();
@@ -55,7 +66,7 @@ void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
 
 MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_view data,
                                                    const Waiter& waiter) {
-    std::lock_guard op(op_);
+    const auto op = lock_operation(waiter);
     WriteResult r;
     {
         std::unique_lock lock(data_);
@@ -68,7 +79,7 @@ MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_vie
         std::unique_lock lock(data_);
         tree_.touch(machine_, ino, realtime_ns(), r.invalidations);
     }
-    persist(r);
+    persist(r, &waiter);
     if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
     return r;
 }
@@ -114,7 +125,7 @@ std::optional<uint64_t> MachineState::resolve(std::string_view path) const {
 
 MachineState::WriteResult MachineState::apply(
     const std::function<hotplug::Outcome(hotplug::Machine&)>& op, const Waiter& waiter) {
-    std::lock_guard lock_op(op_);
+    const auto lock_op = lock_operation(waiter);
     WriteResult r;
     {
         std::unique_lock lock(data_);
@@ -123,7 +134,7 @@ MachineState::WriteResult MachineState::apply(
         finish(r);
     }
     settle_pending(r, waiter);
-    persist(r);
+    persist(r, &waiter);
     if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
     return r;
 }

@@ -38,9 +38,12 @@ public:
     // How an operation that takes time (a slow offline) reaches its caller: `publish` makes
     // the intermediate state (going-offline) visible; `wait` sleeps up to `ms` (-1: without
     // limit) and returns true when the caller was interrupted by a signal.
+    // `may_block` (optional) is called before the operation may block: waiting for another
+    // operation, for a slow offline, or for the persist hook's disk.
     struct Waiter {
         std::function<void(const fsmodel::Invalidations&)> publish;
         std::function<bool(int64_t ms)> wait;
+        std::function<void()> may_block = {};
     };
 
     // One write() to a file: the store, then what the kernel's caches must drop.
@@ -71,7 +74,9 @@ public:
 
 private:
     void finish(WriteResult& r);
-    void persist(const WriteResult& r);
+    // op_, locked; when another operation holds it, tells the waiter first.
+    std::unique_lock<std::mutex> lock_operation(const Waiter& waiter);
+    void persist(const WriteResult& r, const Waiter* waiter = nullptr);
     // Called with op_ held and data_ free: waits out a pending offline, then completes it or,
     // when interrupted, abandons it (EINTR, block online again) like the kernel's
     // "signal backoff".

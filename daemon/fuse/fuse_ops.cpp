@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fuse/fuse_server.h"
+#include "fuse/session_loop.h"
 
 namespace hotplugfs {
 namespace {
@@ -252,7 +253,10 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
     {
         RequestInterrupt interrupt(req, s);
         auto publish = [&](const fsmodel::Invalidations& inval) { s.publish_pending(ino, inval); };
-        MachineState::Waiter waiter{publish, [&](int64_t ms) { return interrupt.wait(ms); }};
+        // A write waits (for another operation, a slow offline, the disk) off the reading
+        // thread, so that reads go on meanwhile.
+        MachineState::Waiter waiter{publish, [&](int64_t ms) { return interrupt.wait(ms); },
+                                    &SessionLoop::step_aside};
         r = s.state().write_file(ino, std::string_view(buf, size), waiter);
     }
     // Attribute-only invalidation takes no page locks: safe while this writer holds its page.

@@ -1,6 +1,5 @@
 #include "fuse/session_loop.h"
 
-#include <linux/fuse.h>
 #include <signal.h>
 
 #include <cerrno>
@@ -26,11 +25,12 @@ void install_wake_handler() {
     });
 }
 
-// Requests that may wait inside the daemon. Everything else is answered at once.
-bool may_wait(const fuse_buf& buf) {
-    if ((buf.flags & FUSE_BUF_IS_FD) || buf.size < sizeof(fuse_in_header)) return true;
-    return static_cast<const fuse_in_header*>(buf.mem)->opcode == FUSE_WRITE;
-}
+// A request spliced into a pipe (never asked for) cannot be looked at: hand it on at once.
+bool opaque(const fuse_buf& buf) { return (buf.flags & FUSE_BUF_IS_FD) != 0; }
+
+// The loop this thread serves, and whether it is the one reading requests now.
+thread_local SessionLoop* tl_loop = nullptr;
+thread_local bool tl_leading = false;
 
 }  // namespace
 
@@ -89,7 +89,15 @@ void SessionLoop::hand_over() {
     // Otherwise every thread is busy: the first one to finish leads.
 }
 
+void SessionLoop::step_aside() {
+    if (!tl_loop || !tl_leading) return;
+    std::lock_guard lock(tl_loop->mu_);
+    tl_loop->hand_over();
+    tl_leading = false;
+}
+
 void SessionLoop::serve() {
+    tl_loop = this;
     fuse_buf buf{};
     std::unique_lock lock(mu_);
     while (!done_) {
@@ -108,15 +116,13 @@ void SessionLoop::serve() {
                 finish(res == -EINTR ? 0 : res);
                 break;
             }
-            if (may_wait(buf)) {
-                lock.lock();
-                hand_over();
-                lock.unlock();
-                fuse_session_process_buf(se_, &buf);
+            tl_leading = true;
+            if (opaque(buf)) step_aside();
+            fuse_session_process_buf(se_, &buf);
+            if (!tl_leading) {  // it stepped aside: back in line
                 lock.lock();
                 break;
             }
-            fuse_session_process_buf(se_, &buf);
         }
     }
     lock.unlock();

@@ -3,10 +3,10 @@
 // One thread at a time (the leader) reads requests from /dev/fuse and answers them itself, so
 // a request costs no hand-off between threads: on a machine with few CPUs the thread that was
 // just woken stays hot, as in a single-threaded loop (measured: an OPEN+RELEASE pair 20% faster
-// than libfuse's multithreaded loop). Before a request that may wait (a WRITE: a slow offline
-// migrates inside it, and writes queue behind it), the leader hands the reading to a follower
-// (started if none is idle, up to max_threads), so readers and the INTERRUPT that ends a
-// waiting write are still answered.
+// than libfuse's multithreaded loop). A request handler that is about to wait (a write behind
+// another operation, a slow offline, the state file's fsync) calls step_aside(): the reading
+// passes to a follower (started if none is idle, up to max_threads), so readers and the
+// INTERRUPT that ends a waiting write are still answered.
 #pragma once
 
 #include <pthread.h>
@@ -32,6 +32,10 @@ public:
     // thread takes (fuse_set_signal_handlers); the pool's threads take no signals.
     // Returns 0, or -errno when reading the device failed.
     int run();
+
+    // From a request handler: this thread is about to wait, let another thread read requests.
+    // A no-op outside a SessionLoop thread or on a thread that already stepped aside.
+    static void step_aside();
 
 private:
     void serve();
