@@ -176,7 +176,16 @@ RC=0
 STRESS_HELP=$("$STRESS" --help 2>&1 || true)
 if [[ $STRESS_HELP == *--mode* ]]; then
   stress_pass exact strict || RC=1
-  stress_pass fast fast --fast || RC=1
+  # --fast gives up read-your-writes while third processes read the block (README): its rare
+  # ryw_* violations are reported, not failed; any other kind still fails the run.
+  if ! stress_pass fast fast --fast; then
+    if grep -Eq '^  (write_[a-z_]+|read_io|bad_[a-z_]+|final_[a-z_]+|child): [1-9]' "$OUT/stress-fast.txt" ||
+       ! grep -Eq '^ops: ([0-9]+) of \1 done' "$OUT/stress-fast.txt"; then
+      RC=1
+    else
+      echo "(--fast: $(grep -E '^violations:' "$OUT/stress-fast.txt"), read-your-writes only: reported, not failed)"
+    fi
+  fi
 else
   stress_pass default "" || RC=1
 fi

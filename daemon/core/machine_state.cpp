@@ -89,18 +89,7 @@ MachineState::WriteResult MachineState::replace(hotplug::Machine next) {
     WriteResult r;
     {
         std::unique_lock lock(data_);
-        hotplug::ChangeSet& c = r.outcome.changes;
-        const hotplug::BlockTable& before = machine_.blocks();
-        for (auto id = before.next_present(0); id; id = before.next_present(*id + 1)) {
-            if (next.blocks().present(*id))
-                c.blocks.push_back(*id);
-            else
-                c.removed.push_back({*id, before.at(*id).node});
-        }
-        for (auto id = next.blocks().next_present(0); id; id = next.blocks().next_present(*id + 1))
-            if (!before.present(*id)) c.added.push_back(*id);
-        for (const auto& n : next.nodes()) c.nodes.push_back(n.spec.id);
-        c.all_valid_zones = c.node_masks = c.params = true;
+        r.outcome.changes = next.changes_since(machine_);
         machine_ = std::move(next);
         finish(r);
     }

@@ -52,8 +52,9 @@ public:
     WriteResult apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op,
                       const Waiter& waiter);
 
-    // Swaps in another machine of the same configuration (a loaded state): every view may
-    // differ, so every cached file and name is refreshed. No uevents, like a restore.
+    // Swaps in another machine of the same configuration (a loaded state). What is refreshed
+    // is what the model finds different (Machine::changes_since), devices included. No
+    // uevents, like a restore.
     WriteResult replace(hotplug::Machine next);
 
     // The inode at `path` ("devices/system/memory/memory6/state", relative to the root, no

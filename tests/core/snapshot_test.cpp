@@ -1,6 +1,7 @@
 // Machine::snapshot and Machine::restore: a restored machine is indistinguishable from the
 // one the snapshot was taken of, and a snapshot that does not fit the spec is refused at the
 // field that is wrong.
+#include <algorithm>
 #include <functional>
 
 #include "no_effect.h"
@@ -310,4 +311,40 @@ TEST_CASE("a malformed snapshot is refused at the wrong field", "[snapshot]") {
     CHECK(field_of([](auto& s) { s.faults.poisoned_pfns.push_back(30 * kPagesPerBlock); }) ==
           "/faults/poisoned_pfns/0");
     CHECK(field_of([](auto& s) { s.params.memory_failure = false; }) == "/params/memory_failure");
+}
+
+TEST_CASE("changes_since: a restore over a running machine, as a change set") {
+    Machine m = Machine::build(hotplug::default_machine_spec()).value();
+    const Machine before = Machine::restore(hotplug::default_machine_spec(), m.snapshot()).value();
+    REQUIRE(m.set_state(72, OnlineType::OnlineMovable).ok());
+    NewDevice d;
+    d.name = m.free_device_name(DeviceKind::Dimm);
+    d.size = 1ull << 30;
+    REQUIRE(m.create_device(d).ok());
+    const uint64_t first_new = m.device(d.name)->spec.start / m.block_size();
+
+    // From the changed machine back to `before`.
+    const ChangeSet back = before.changes_since(m);
+    CHECK(std::find(back.blocks.begin(), back.blocks.end(), 72) != back.blocks.end());
+    CHECK(std::find(back.blocks.begin(), back.blocks.end(), 73) == back.blocks.end());
+    CHECK(back.devices);
+    CHECK(std::find(back.devices_before.begin(), back.devices_before.end(), d.name) !=
+          back.devices_before.end());
+    CHECK(back.added.empty());
+    CHECK(back.all_valid_zones);
+    CHECK(back.params);
+
+    // And forward: the device's blocks come back as added ones if it had plugged any.
+    const ChangeSet forward = m.changes_since(before);
+    CHECK(forward.devices);
+    CHECK(forward.devices_before.size() == before.devices().size());
+    for (uint64_t id : forward.added) CHECK(id >= first_new);
+    CHECK(forward.removed.empty());
+
+    // Two equal machines: nothing moved but the derived views it cannot tell apart.
+    const ChangeSet same = m.changes_since(m);
+    CHECK(same.blocks.empty());
+    CHECK(same.added.empty());
+    CHECK(same.removed.empty());
+    CHECK_FALSE(same.devices);
 }

@@ -177,6 +177,44 @@ def test_save_and_load(machine, tmp_path):
     assert d.states() == before
 
 
+def test_load_changes_the_device_listing(machine, tmp_path):
+    """A Load that adds or removes a device changes kernel/debug/hotplugfs/devices and the
+    device's files, though the kernel has the old listing and files cached."""
+    d = machine
+    devices = d.path(hpfs.DEVICES)
+
+    def listing():
+        return sorted(os.listdir(devices))
+
+    def files(name):
+        return {f: d.read(f"{hpfs.DEVICES}/{name}/{f}") for f in sorted(os.listdir(f"{devices}/{name}"))
+                if os.path.isfile(f"{devices}/{name}/{f}") and os.stat(f"{devices}/{name}/{f}").st_mode & 0o444}
+
+    without = str(tmp_path / "without.json")
+    assert ctl(d, "save", without).returncode == 0
+    names_without = listing()
+    r = ctl(d, "plug", "--size", "2G", "--node", "1")
+    assert r.returncode == 0, r.stderr
+    added = r.stdout.strip()
+    assert added and added not in names_without
+    with_added = str(tmp_path / "with.json")
+    assert ctl(d, "save", with_added).returncode == 0
+    names_with = listing()
+    assert added in names_with
+    added_files = files(added)  # cached by the kernel now
+
+    # Back to the machine without the device: its name and directory go.
+    ok_json(ctl(d, "load", without, json_out=True))
+    assert listing() == names_without
+    assert not os.path.exists(f"{devices}/{added}")
+    # And forward again: it is back, with its own files.
+    ok_json(ctl(d, "load", with_added, json_out=True))
+    assert listing() == names_with
+    assert files(added) == added_files
+    for name in names_without:  # the configured devices read as they did
+        assert os.path.isdir(f"{devices}/{name}")
+
+
 def test_monitor_over_the_socket(machine, tmp_path):
     d = machine
     out = open(tmp_path / "monitor.out", "w")

@@ -98,6 +98,11 @@ public:
     // from the machine the snapshot was taken of. EINVAL, with Error::field naming the
     // offending field, when the snapshot is malformed or does not fit the spec.
     static Result<Machine> restore(const MachineSpec& spec, const MachineSnapshot& snap);
+    // What differs between `before` and this machine, as the change set an operation that
+    // turned one into the other would return (for a restore over a running machine). Blocks,
+    // additions, removals and devices are compared; everything derived from them (zone spans,
+    // node counters and masks, parameters) is reported as possibly changed. Never fails.
+    ChangeSet changes_since(const Machine& before) const;
 
     // --- queries ---
     Arch arch() const { return arch_; }
