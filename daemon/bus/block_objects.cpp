@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bus/bus_errors.h"
+#include "bus/bus_guard.h"
 #include "bus/bus_names.h"
 #include "bus/bus_objects.h"
 #include "bus/method_support.h"
@@ -107,14 +108,14 @@ int method_block_offline(sd_bus_message* m, void* userdata, sd_bus_error* error)
 
 const sd_bus_vtable kBlockVtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_PROPERTY("Id", "t", property_block, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Start", "t", property_block, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Node", "i", property_block, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("State", "s", property_block, 0, 0),
-    SD_BUS_PROPERTY("ValidZones", "s", property_block, 0, 0),
-    SD_BUS_METHOD_WITH_NAMES("Online", "s", SD_BUS_PARAM(type), "", , method_block_online,
+    SD_BUS_PROPERTY("Id", "t", guarded<property_block>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Start", "t", guarded<property_block>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Node", "i", guarded<property_block>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("State", "s", guarded<property_block>, 0, 0),
+    SD_BUS_PROPERTY("ValidZones", "s", guarded<property_block>, 0, 0),
+    SD_BUS_METHOD_WITH_NAMES("Online", "s", SD_BUS_PARAM(type), "", , guarded<method_block_online>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Offline", "", "", method_block_offline, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Offline", "", "", guarded<method_block_offline>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END};
 
 // --- devices -------------------------------------------------------------------------------------
@@ -196,16 +197,16 @@ int method_device_resize(sd_bus_message* m, void* userdata, sd_bus_error* error)
 
 const sd_bus_vtable kDeviceVtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_PROPERTY("Name", "s", property_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Kind", "s", property_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Node", "i", property_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Start", "t", property_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Size", "t", property_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Unit", "t", property_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Plugged", "t", property_device, 0, 0),
-    SD_BUS_METHOD("Plug", "", "", method_device_plug, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Unplug", "", "", method_device_unplug, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("Resize", "t", SD_BUS_PARAM(size), "", , method_device_resize,
+    SD_BUS_PROPERTY("Name", "s", guarded<property_device>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Kind", "s", guarded<property_device>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Node", "i", guarded<property_device>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Start", "t", guarded<property_device>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Size", "t", guarded<property_device>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Unit", "t", guarded<property_device>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Plugged", "t", guarded<property_device>, 0, 0),
+    SD_BUS_METHOD("Plug", "", "", guarded<method_device_plug>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Unplug", "", "", guarded<method_device_unplug>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Resize", "t", SD_BUS_PARAM(size), "", , guarded<method_device_resize>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END};
 
@@ -213,16 +214,16 @@ const sd_bus_vtable kDeviceVtable[] = {
 
 int add_block_objects(sd_bus* bus, Backend& backend) {
     int r = sd_bus_add_fallback_vtable(bus, nullptr, kBlockPrefix, kBlockInterface, kBlockVtable,
-                                       find_block, &backend);
+                                       guarded<find_block>, &backend);
     if (r < 0) return r;
-    return sd_bus_add_node_enumerator(bus, nullptr, kBlockPrefix, enumerate_blocks, &backend);
+    return sd_bus_add_node_enumerator(bus, nullptr, kBlockPrefix, guarded<enumerate_blocks>, &backend);
 }
 
 int add_device_objects(sd_bus* bus, Backend& backend) {
     int r = sd_bus_add_fallback_vtable(bus, nullptr, kDevicePrefix, kDeviceInterface, kDeviceVtable,
-                                       find_device, &backend);
+                                       guarded<find_device>, &backend);
     if (r < 0) return r;
-    return sd_bus_add_node_enumerator(bus, nullptr, kDevicePrefix, enumerate_devices, &backend);
+    return sd_bus_add_node_enumerator(bus, nullptr, kDevicePrefix, guarded<enumerate_devices>, &backend);
 }
 
 }  // namespace hotplugfs::bus

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "bus/bus_errors.h"
+#include "bus/bus_guard.h"
 #include "bus/bus_names.h"
 #include "bus/method_support.h"
 #include "hotplug/machine.h"
+#include "test_fault.h"
 
 namespace hotplugfs::bus {
 
@@ -214,6 +216,7 @@ int method_load(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 }
 
 int method_get_state(sd_bus_message* m, void* userdata, sd_bus_error*) {
+    test_fault::check("GetState");
     return sd_bus_reply_method_return(m, "s", state_json(backend_of(userdata)).c_str());
 }
 
@@ -247,47 +250,47 @@ int property_manager(sd_bus* /*bus*/, const char* /*path*/, const char* /*interf
 
 const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_PROPERTY("Architecture", "s", property_manager, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("BlockSize", "t", property_manager, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Blocks", "t", property_manager, 0, 0),
-    SD_BUS_PROPERTY("Seqnum", "t", property_manager, 0, 0),
-    SD_BUS_PROPERTY("AutoOnlineBlocks", "s", property_manager, 0,
+    SD_BUS_PROPERTY("Architecture", "s", guarded<property_manager>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("BlockSize", "t", guarded<property_manager>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Blocks", "t", guarded<property_manager>, 0, 0),
+    SD_BUS_PROPERTY("Seqnum", "t", guarded<property_manager>, 0, 0),
+    SD_BUS_PROPERTY("AutoOnlineBlocks", "s", guarded<property_manager>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("OnlinePolicy", "s", property_manager, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("AutoMovableRatio", "u", property_manager, 0,
+    SD_BUS_PROPERTY("OnlinePolicy", "s", guarded<property_manager>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("AutoMovableRatio", "u", guarded<property_manager>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("AutoMovableNumaAware", "b", property_manager, 0,
+    SD_BUS_PROPERTY("AutoMovableNumaAware", "b", guarded<property_manager>, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_METHOD_WITH_NAMES("Probe", "t", SD_BUS_PARAM(address), "", , method_probe,
+    SD_BUS_METHOD_WITH_NAMES("Probe", "t", SD_BUS_PARAM(address), "", , guarded<method_probe>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Online", "ts", SD_BUS_PARAM(block) SD_BUS_PARAM(type), "", ,
-                             method_online, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("Offline", "t", SD_BUS_PARAM(block), "", , method_offline,
+                             guarded<method_online>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Offline", "t", SD_BUS_PARAM(block), "", , guarded<method_offline>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("SetParameter", "ss", SD_BUS_PARAM(name) SD_BUS_PARAM(value), "", ,
-                             method_set_parameter, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("PlugDevice", "s", SD_BUS_PARAM(name), "", , method_plug_device,
+                             guarded<method_set_parameter>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("PlugDevice", "s", SD_BUS_PARAM(name), "", , guarded<method_plug_device>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES(
         "AddDevice", "sita{sv}",
         SD_BUS_PARAM(kind) SD_BUS_PARAM(node) SD_BUS_PARAM(size) SD_BUS_PARAM(options), "s",
-        SD_BUS_PARAM(name), method_add_device, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("UnplugDevice", "s", SD_BUS_PARAM(name), "", , method_unplug_device,
+        SD_BUS_PARAM(name), guarded<method_add_device>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("UnplugDevice", "s", SD_BUS_PARAM(name), "", , guarded<method_unplug_device>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ResizeDevice", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(size), "", ,
-                             method_resize_device, SD_BUS_VTABLE_UNPRIVILEGED),
+                             guarded<method_resize_device>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("SetBlockFault", "tbx",
                              SD_BUS_PARAM(block) SD_BUS_PARAM(unmovable) SD_BUS_PARAM(migration_ms),
-                             "", , method_set_block_fault, SD_BUS_VTABLE_UNPRIVILEGED),
+                             "", , guarded<method_set_block_fault>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("SetNotifierError", "si", SD_BUS_PARAM(action) SD_BUS_PARAM(errno), "",
-                             , method_set_notifier_error, SD_BUS_VTABLE_UNPRIVILEGED),
+                             , guarded<method_set_notifier_error>, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("PoisonPage", "tb", SD_BUS_PARAM(address) SD_BUS_PARAM(hard), "", ,
-                             method_poison_page, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("GetState", "", , "s", SD_BUS_PARAM(json), method_get_state,
+                             guarded<method_poison_page>, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetState", "", , "s", SD_BUS_PARAM(json), guarded<method_get_state>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("Save", "s", SD_BUS_PARAM(file), "", , method_save,
+    SD_BUS_METHOD_WITH_NAMES("Save", "s", SD_BUS_PARAM(file), "", , guarded<method_save>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_NAMES("Load", "s", SD_BUS_PARAM(file), "", , method_load,
+    SD_BUS_METHOD_WITH_NAMES("Load", "s", SD_BUS_PARAM(file), "", , guarded<method_load>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("Uevent", "tsssa{ss}",
                              SD_BUS_PARAM(seqnum) SD_BUS_PARAM(action) SD_BUS_PARAM(devpath)

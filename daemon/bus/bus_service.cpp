@@ -1,5 +1,7 @@
 #include "bus/bus_service.h"
 
+#include "bus/bus_guard.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -58,7 +60,8 @@ int driver_name_owner(sd_bus_message* m, void*, sd_bus_error*) {
 const sd_bus_vtable kDriverVtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD("Hello", "", "s", driver_hello, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("AddMatch", "s", "", BusService::on_add_match, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("AddMatch", "s", "", guarded<BusService::on_add_match>,
+                  SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("RemoveMatch", "s", "", driver_accept, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetNameOwner", "s", "s", driver_name_owner, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END};
@@ -175,6 +178,21 @@ int BusService::on_accept(sd_event_source*, int fd, uint32_t, void* userdata) {
     return 0;
 }
 
+void report_callback_exception(const char* what) noexcept {
+    try {
+        spdlog::error("a D-Bus call failed with an exception (answered EIO): {}", what);
+    } catch (...) {
+    }
+}
+
+int exception_error(sd_bus_error* error, const char* what) noexcept {
+    try {
+        return set_errno_error(error, EIO, std::string("internal error: ") + what);
+    } catch (...) {
+        return -EIO;
+    }
+}
+
 int BusService::on_add_match(sd_bus_message* m, void* userdata, sd_bus_error*) {
     auto* self = static_cast<BusService*>(userdata);
     sd_bus* peer = sd_bus_message_get_bus(m);
@@ -248,7 +266,15 @@ void BusService::run_deferred() {
         Deferred d = std::move(work_.front());
         work_.pop_front();
         lock.unlock();
-        d.result = d.work();
+        try {
+            d.result = d.work();
+        } catch (const std::exception& e) {
+            report_callback_exception(e.what());
+            d.result = MethodResult{EIO, "internal error", {}, {}};
+        } catch (...) {
+            report_callback_exception("unknown exception");
+            d.result = MethodResult{EIO, "internal error", {}, {}};
+        }
         {
             std::lock_guard replies(mu_);
             replies_.push_back(std::move(d));

@@ -1,5 +1,7 @@
 #include "bus/method_support.h"
 
+#include "test_fault.h"
+
 #include <grp.h>
 
 #include <optional>
@@ -66,6 +68,7 @@ Backend& backend_of(void* userdata) {
 
 int reply_write(sd_bus_message* m, const Backend& b, std::string path, std::string data) {
     return b.defer(m, [&b, path = std::move(path), data = std::move(data)] {
+        test_fault::check("write:" + path);
         return MethodResult::of(b.write_path(path, data), path);
     });
 }

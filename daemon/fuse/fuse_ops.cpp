@@ -2,6 +2,7 @@
 #include "fuse/fuse_ops.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -13,7 +14,9 @@
 #include <vector>
 
 #include "fuse/fuse_server.h"
+#include "fuse/request_guard.h"
 #include "fuse/session_loop.h"
+#include "test_fault.h"
 
 namespace hotplugfs {
 namespace {
@@ -73,6 +76,7 @@ fuse_entry_param entry_of(const fsmodel::Stat& st) {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     FuseServer& s = server(req);
+    test_fault::check(std::string("lookup:") + name);
     fsmodel::Stat st;
     bool may_appear = true;
     const int err = s.state().read([&](const auto& m, const auto& tree) {
@@ -375,32 +379,39 @@ void op_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*)
 fuse_lowlevel_ops make_ops() {
     fuse_lowlevel_ops ops{};
     ops.init = op_init;
-    ops.lookup = op_lookup;
-    ops.forget = op_forget;
-    ops.forget_multi = op_forget_multi;
-    ops.getattr = op_getattr;
-    ops.setattr = op_setattr;
-    ops.readlink = op_readlink;
-    ops.mknod = op_mknod;
-    ops.mkdir = op_mkdir;
-    ops.unlink = op_unlink;
-    ops.rmdir = op_rmdir;
-    ops.symlink = op_symlink;
-    ops.rename = op_rename;
-    ops.link = op_link;
-    ops.open = op_open;
-    ops.release = op_release;
-    ops.read = op_read;
-    ops.write = op_write;
-    ops.opendir = op_opendir;
-    ops.readdir = op_readdir;
-    ops.readdirplus = op_readdirplus;
-    ops.statfs = op_statfs;
-    ops.create = op_create;
+    ops.lookup = guarded<op_lookup>;
+    ops.forget = guarded_noreply<op_forget>;
+    ops.forget_multi = guarded_noreply<op_forget_multi>;
+    ops.getattr = guarded<op_getattr>;
+    ops.setattr = guarded<op_setattr>;
+    ops.readlink = guarded<op_readlink>;
+    ops.mknod = guarded<op_mknod>;
+    ops.mkdir = guarded<op_mkdir>;
+    ops.unlink = guarded<op_unlink>;
+    ops.rmdir = guarded<op_rmdir>;
+    ops.symlink = guarded<op_symlink>;
+    ops.rename = guarded<op_rename>;
+    ops.link = guarded<op_link>;
+    ops.open = guarded<op_open>;
+    ops.release = guarded<op_release>;
+    ops.read = guarded<op_read>;
+    ops.write = guarded<op_write>;
+    ops.opendir = guarded<op_opendir>;
+    ops.readdir = guarded<op_readdir>;
+    ops.readdirplus = guarded<op_readdirplus>;
+    ops.statfs = guarded<op_statfs>;
+    ops.create = guarded<op_create>;
     return ops;
 }
 
 }  // namespace
+
+void report_request_exception(const char* what) noexcept {
+    try {
+        spdlog::error("a FUSE request failed with an exception (answered EIO): {}", what);
+    } catch (...) {
+    }
+}
 
 const fuse_lowlevel_ops& fuse_operations() {
     static const fuse_lowlevel_ops ops = make_ops();

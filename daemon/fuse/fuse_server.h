@@ -60,8 +60,13 @@ public:
     // Makes the intermediate state of a slow write to `ino` (going-offline) visible.
     void publish_pending(uint64_t ino, const fsmodel::Invalidations& inval);
 
-    void complete_listing(uint64_t ino, uint64_t end_offset, pid_t requester) {
-        if (completer_) completer_->request(ino, end_offset, requester);
+    // Called after a READDIR's reply: must not throw (the request is answered already). A
+    // listing it cannot queue stays uncached, which costs only speed.
+    void complete_listing(uint64_t ino, uint64_t end_offset, pid_t requester) noexcept {
+        try {
+            if (completer_) completer_->request(ino, end_offset, requester);
+        } catch (...) {
+        }
     }
 
     // True once the session is shutting down: waits inside requests end early.
