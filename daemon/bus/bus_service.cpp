@@ -220,7 +220,7 @@ void BusService::start() {
         if (int r = sd_event_loop(event_); r < 0)
             spdlog::error("D-Bus event loop: {}", std::strerror(-r));
     });
-    worker_ = std::thread([this] { run_deferred(); });
+    deferred_.start();
 }
 
 void BusService::stop() {
@@ -232,14 +232,11 @@ void BusService::stop() {
     wake();
     if (thread_.joinable()) thread_.join();
     // The mount has stopped by now, so a deferred offline has stopped waiting too.
-    {
-        std::lock_guard lock(work_mu_);
-        worker_stopping_ = true;
-    }
-    work_cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
-    for (auto* queue : {&work_, &replies_})
-        for (Deferred& d : *queue) sd_bus_message_unref(d.call);
+    deferred_.stop();
+    deferred_.join();
+    for (Deferred& d : deferred_.take_pending()) sd_bus_message_unref(d.call);
+    for (Deferred& d : replies_) sd_bus_message_unref(d.call);
+    replies_.clear();
 }
 
 void BusService::wake() {
@@ -249,39 +246,29 @@ void BusService::wake() {
 
 // Bus thread: the call is kept (referenced) and answered by send_replies().
 int BusService::defer(sd_bus_message* m, std::function<MethodResult()> work) {
-    {
-        std::lock_guard lock(work_mu_);
-        if (worker_stopping_) return -ESHUTDOWN;
-        work_.push_back(Deferred{sd_bus_message_ref(m), std::move(work), {}});
+    sd_bus_message* call = sd_bus_message_ref(m);
+    if (!deferred_.push(Deferred{call, std::move(work), {}})) {
+        sd_bus_message_unref(call);
+        return -ESHUTDOWN;
     }
-    work_cv_.notify_one();
     return 1;
 }
 
-void BusService::run_deferred() {
-    std::unique_lock lock(work_mu_);
-    for (;;) {
-        work_cv_.wait(lock, [&] { return worker_stopping_ || !work_.empty(); });
-        if (worker_stopping_) return;
-        Deferred d = std::move(work_.front());
-        work_.pop_front();
-        lock.unlock();
-        try {
-            d.result = d.work();
-        } catch (const std::exception& e) {
-            report_callback_exception(e.what());
-            d.result = MethodResult{EIO, "internal error", {}, {}};
-        } catch (...) {
-            report_callback_exception("unknown exception");
-            d.result = MethodResult{EIO, "internal error", {}, {}};
-        }
-        {
-            std::lock_guard replies(mu_);
-            replies_.push_back(std::move(d));
-        }
-        wake();
-        lock.lock();
+void BusService::run_deferred(Deferred& d) {
+    try {
+        d.result = d.work();
+    } catch (const std::exception& e) {
+        report_callback_exception(e.what());
+        d.result = MethodResult{EIO, "internal error", {}, {}};
+    } catch (...) {
+        report_callback_exception("unknown exception");
+        d.result = MethodResult{EIO, "internal error", {}, {}};
     }
+    {
+        std::lock_guard replies(mu_);
+        replies_.push_back(std::move(d));
+    }
+    wake();
 }
 
 void BusService::send_replies() {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bus/bus_backend.h"
+#include "work_queue.h"
 #include "hotplug/event.h"
 
 namespace hotplugfs::bus {
@@ -55,7 +56,6 @@ class BusService {
     static int on_accept(sd_event_source* s, int fd, uint32_t revents, void* self);
     static int on_wakeup(sd_event_source* s, int fd, uint32_t revents, void* self);
     int defer(sd_bus_message* m, std::function<MethodResult()> work);
-    void run_deferred();
     void send_replies();
     void wake();
     void connect_bus();
@@ -104,12 +104,9 @@ class BusService {
         std::function<MethodResult()> work;
         MethodResult result;
     };
-    std::mutex work_mu_;
-    std::condition_variable work_cv_;
-    std::deque<Deferred> work_;     // guarded by work_mu_
-    bool worker_stopping_ = false;  // guarded by work_mu_
+    void run_deferred(Deferred& d);
     std::deque<Deferred> replies_;  // guarded by mu_
-    std::thread worker_;
+    WorkQueue<Deferred> deferred_{[this](Deferred& d) { run_deferred(d); }};  // in call order
 };
 
 }  // namespace hotplugfs::bus

@@ -78,50 +78,30 @@ EventPipeline::~EventPipeline() {
     stop();
 }
 
-void EventPipeline::start() {
-    worker_ = std::thread([this] { run(); });
-}
+void EventPipeline::start() { events_.start(); }
 
 void EventPipeline::stop() {
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
+    events_.stop();
     const uint64_t one = 1;
     if (cancel_ && write(cancel_.get(), &one, sizeof one) != sizeof one)
         spdlog::warn("could not cancel the running RUN program");
-    cv_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    events_.join();
 }
 
 void EventPipeline::submit(const std::vector<hotplug::Uevent>& events, int64_t realtime_ns,
                            int64_t monotonic_us) {
-    {
-        std::lock_guard lock(mu_);
-        if (stopping_) return;
-        for (const auto& e : events) {
-            ProcessedEvent p;
-            p.uevent = e;
-            p.realtime_ns = realtime_ns;
-            p.monotonic_us = monotonic_us;
-            queue_.push_back(std::move(p));
-        }
+    for (const auto& e : events) {
+        ProcessedEvent p;
+        p.uevent = e;
+        p.realtime_ns = realtime_ns;
+        p.monotonic_us = monotonic_us;
+        if (!events_.push(std::move(p))) return;  // stopping
     }
-    cv_.notify_one();
 }
 
-void EventPipeline::run() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
-        ProcessedEvent next = std::move(queue_.front());
-        queue_.pop_front();
-        lock.unlock();
-        const ProcessedEvent done = process(std::move(next));
-        for (const auto& sink : sinks_) sink(done);
-        lock.lock();
-    }
+void EventPipeline::deliver(ProcessedEvent& event) {
+    const ProcessedEvent done = process(std::move(event));
+    for (const auto& sink : sinks_) sink(done);
 }
 
 ProcessedEvent EventPipeline::process(ProcessedEvent event) {

@@ -6,12 +6,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "events/processed_event.h"
@@ -19,6 +15,7 @@
 #include "sandbox/program_runner.h"
 #include "sandbox/unique_fd.h"
 #include "udev/rules.h"
+#include "work_queue.h"
 
 namespace hotplugfs {
 
@@ -47,7 +44,7 @@ class EventPipeline {
                 int64_t monotonic_us);
 
   private:
-    void run();
+    void deliver(ProcessedEvent& event);
     ProcessedEvent process(ProcessedEvent event);
     udev::ProgramResult run_program(const std::vector<std::string>& argv,
                                     const udev::Properties& env) const;
@@ -61,11 +58,7 @@ class EventPipeline {
     std::vector<Sink> sinks_;   // set before start()
     sandbox::UniqueFd cancel_;  // an eventfd: readable once stop() began
 
-    std::mutex mu_;  // guards queue_ and stopping_
-    std::condition_variable cv_;
-    std::deque<ProcessedEvent> queue_;
-    bool stopping_ = false;
-    std::thread worker_;
+    WorkQueue<ProcessedEvent> events_{[this](ProcessedEvent& e) { deliver(e); }};  // in SEQNUM order
 };
 
 // Splits a RUN or PROGRAM value into argv the way udev does: words separated by blanks,

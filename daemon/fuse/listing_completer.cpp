@@ -5,7 +5,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <vector>
 
 namespace hotplugfs {
@@ -18,53 +17,29 @@ ListingCompleter::~ListingCompleter() {
     join();
 }
 
-void ListingCompleter::start() {
-    std::atomic<bool> started{false};
-    worker_ = std::thread([this, &started] {
-        {
-            std::lock_guard lock(mu_);
-            worker_tid_ = static_cast<pid_t>(syscall(SYS_gettid));
-        }
-        started = true;
-        started.notify_one();
-        run();
-    });
-    started.wait(false);
-}
+void ListingCompleter::start() { jobs_.start(); }
 
 void ListingCompleter::request(uint64_t ino, uint64_t end_offset, pid_t requester) {
+    if (requester == jobs_.tid()) return;  // its own reads
     {
         std::lock_guard lock(mu_);
-        if (stopping_ || requester == worker_tid_ || !queued_.insert(ino).second) return;
-        queue_.emplace_back(ino, end_offset);
+        if (!queued_.insert(ino).second) return;
     }
-    cv_.notify_one();
-}
-
-void ListingCompleter::stop() {
-    {
+    if (!jobs_.push({ino, end_offset})) {
         std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-}
-
-void ListingCompleter::join() {
-    if (worker_.joinable()) worker_.join();
-}
-
-void ListingCompleter::run() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
-        const auto [ino, end_offset] = queue_.front();
-        queue_.pop_front();
-        lock.unlock();
-        if (auto path = path_of_(ino)) read_end(mountpoint_ + *path, end_offset);
-        lock.lock();
         queued_.erase(ino);
     }
+}
+
+void ListingCompleter::stop() { jobs_.stop(); }
+
+void ListingCompleter::join() { jobs_.join(); }
+
+void ListingCompleter::complete(const Job& job) {
+    const auto [ino, end_offset] = job;
+    if (auto path = path_of_(ino)) read_end(mountpoint_ + *path, end_offset);
+    std::lock_guard lock(mu_);
+    queued_.erase(ino);
 }
 
 // One READDIR at the end offset returns nothing, which tells the kernel the cached listing

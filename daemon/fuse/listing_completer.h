@@ -8,15 +8,15 @@
 
 #include <sys/types.h>
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_set>
+#include <utility>
+
+#include "work_queue.h"
 
 namespace hotplugfs {
 
@@ -38,18 +38,15 @@ public:
     void join();
 
 private:
-    void run();
+    using Job = std::pair<uint64_t, uint64_t>;  // (inode, end offset)
+    void complete(const Job& job);
     void read_end(const std::string& path, uint64_t end_offset);
 
     const std::string mountpoint_;
     const PathOf path_of_;
-    std::mutex mu_;  // guards queue_, queued_, stopping_
-    std::condition_variable cv_;
-    std::deque<std::pair<uint64_t, uint64_t>> queue_;  // (inode, end offset)
-    std::unordered_set<uint64_t> queued_;
-    bool stopping_ = false;
-    pid_t worker_tid_ = 0;  // written before the first request can name it
-    std::thread worker_;
+    std::mutex mu_;                        // guards queued_
+    std::unordered_set<uint64_t> queued_;  // inodes with a job queued or running
+    WorkQueue<Job> jobs_{[this](Job& job) { complete(job); }};
 };
 
 }  // namespace hotplugfs

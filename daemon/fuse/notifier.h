@@ -7,13 +7,13 @@
 //   never runs inside a request the kernel may be holding that lock for.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
+#include <string>
+#include <utility>
+#include <variant>
 
 #include "fsmodel/tree.h"
 #include "fuse/known_inodes.h"
+#include "work_queue.h"
 
 struct fuse_session;
 
@@ -34,16 +34,13 @@ public:
     void store_async(uint64_t ino, std::string content);
 
 private:
-    void run();
+    using Store = std::pair<uint64_t, std::string>;  // (inode, content)
+    using Job = std::variant<fsmodel::Invalidations::Entry, Store>;
+    void send(Job& job);
 
     const KnownInodes& known_;
     fuse_session* se_ = nullptr;  // set once before serving
-    std::mutex mu_;               // guards queue_ and stopping_
-    std::condition_variable cv_;
-    std::deque<fsmodel::Invalidations::Entry> queue_;
-    std::deque<std::pair<uint64_t, std::string>> stores_;
-    bool stopping_ = false;
-    std::thread worker_;
+    WorkQueue<Job> jobs_{[this](Job& job) { send(job); }};  // in the order they were made
 };
 
 }  // namespace hotplugfs
