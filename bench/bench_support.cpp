@@ -382,22 +382,20 @@ double Daemon::start(const std::optional<std::string>& config,
     return static_cast<double>(t1 - t0) / 1e9;
 }
 
+// SIGTERM, then SIGKILL after `timeout_s`, to the process behind `pidfd` (`what` names it in
+// the message). Returns whether it is gone.
+static bool stop_process(int pidfd, double timeout_s, const std::string& what) {
+    if (pidfd_send_signal(pidfd, SIGTERM) != 0) return errno == ESRCH;
+    if (wait_pidfd(pidfd, timeout_s, false)) return true;
+    std::fprintf(stderr, "hotplugfs-bench: %s still running %.0f s after SIGTERM; sending SIGKILL\n",
+                 what.c_str(), timeout_s);
+    pidfd_send_signal(pidfd, SIGKILL);
+    return wait_pidfd(pidfd, 10, false);
+}
+
 void Daemon::stop(double timeout_s) {
     if (pidfd_ >= 0) {
-        bool gone = false;
-        if (pidfd_send_signal(pidfd_, SIGTERM) == 0) {
-            gone = wait_pidfd(pidfd_, timeout_s, false);
-        } else {
-            gone = errno == ESRCH;
-        }
-        if (!gone) {
-            std::fprintf(stderr,
-                         "hotplugfs-bench: daemon %d still running %.0f s after SIGTERM; "
-                         "sending SIGKILL\n",
-                         pid_, timeout_s);
-            pidfd_send_signal(pidfd_, SIGKILL);
-            wait_pidfd(pidfd_, 10, false);
-        }
+        stop_process(pidfd_, timeout_s, "daemon " + std::to_string(pid_));
         close(pidfd_);
         pidfd_ = -1;
         // The benchmark is a child subreaper, so the detached daemon is its child: reap it.
@@ -504,20 +502,8 @@ void ForegroundServer::start(const std::vector<std::string>& argv, const std::st
 
 void ForegroundServer::stop(double timeout_s) {
     if (pidfd_ >= 0) {
-        bool gone = false;
-        if (pidfd_send_signal(pidfd_, SIGTERM) == 0) {
-            gone = wait_pidfd(pidfd_, timeout_s, false);
-        } else {
-            gone = errno == ESRCH;
-        }
-        if (!gone) {
-            std::fprintf(stderr,
-                         "hotplugfs-bench: server %d on %s still running %.0f s after SIGTERM; "
-                         "sending SIGKILL\n",
-                         pid_, mountpoint_.c_str(), timeout_s);
-            pidfd_send_signal(pidfd_, SIGKILL);
-            gone = wait_pidfd(pidfd_, 10, false);
-        }
+        const bool gone =
+            stop_process(pidfd_, timeout_s, "server " + std::to_string(pid_) + " on " + mountpoint_);
         close(pidfd_);
         pidfd_ = -1;
         int st;  // reap our child; never block on one that is somehow still there

@@ -64,6 +64,21 @@ def daemon_executable():
     return path
 
 
+def stress_executable():
+    """bench/stress.cpp's tool: $HOTPLUGFS_STRESS, else build-test/ or build/ (the first built)."""
+    path = os.environ.get("HOTPLUGFS_STRESS")
+    if path:
+        if not os.path.isabs(path):
+            here = os.path.abspath(path)
+            path = here if os.path.exists(here) else os.path.join(REPO, path)
+        return path
+    for rel in ("build-test/bench/hotplugfs-stress", "build/bench/hotplugfs-stress"):
+        path = os.path.join(REPO, rel)
+        if os.path.exists(path):
+            return path
+    return os.path.join(REPO, "build/bench/hotplugfs-stress")
+
+
 # --- processes -----------------------------------------------------------------------------------
 def proc_stat(pid):
     """Returns (state letter, start time) of a process, or None if it does not exist."""

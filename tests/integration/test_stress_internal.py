@@ -43,17 +43,7 @@ RULE = 'SUBSYSTEM=="memory", ACTION=="add", ATTR{state}=="offline", ATTR{state}=
 
 
 def stress_executable():
-    path = os.environ.get("HOTPLUGFS_STRESS")
-    if path:
-        if not os.path.isabs(path):
-            here = os.path.abspath(path)
-            path = here if os.path.exists(here) else os.path.join(hpfs.REPO, path)
-        return path
-    for rel in ("build-test/bench/hotplugfs-stress", "build/bench/hotplugfs-stress"):
-        path = os.path.join(hpfs.REPO, rel)
-        if os.path.exists(path):
-            return path
-    return os.path.join(hpfs.REPO, "build/bench/hotplugfs-stress")
+    return hpfs.stress_executable()
 
 
 def hotplugctl_executable():
