@@ -1,6 +1,9 @@
 // Machine::build: validates a MachineSpec and lays out boot and hot-added memory.
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hotplug/machine.h"
 
@@ -17,18 +20,65 @@ std::string hex(uint64_t v) {
 
 Error invalid(std::string what) { return make_error(EINVAL, std::move(what)); }
 
-}  // namespace
+std::optional<Error> check_range(const MachineSpec& spec, uint64_t start, uint64_t size, int node,
+                                 const std::string& what) {
+    if (size == 0) return invalid(what + " has size 0");
+    if (start % spec.block_size || size % spec.block_size)
+        return invalid(what + " [" + hex(start) + ", +" + hex(size) +
+                       ") is not aligned to the block size " + hex(spec.block_size));
+    if (start + size < start) return invalid(what + " wraps around the address space");
+    if (node < 0 || node >= static_cast<int>(spec.nodes.size()))
+        return invalid(what + " names node " + std::to_string(node) + ", which does not exist");
+    return std::nullopt;
+}
 
-Result<Machine> Machine::build(const MachineSpec& spec) {
-    Machine m;
-    m.arch_ = spec.arch;
-    m.block_size_ = spec.block_size;
+std::optional<Error> check_block_size(const MachineSpec& spec) {
     const uint64_t section = arch_section_size(spec.arch);
     if (!is_power_of_two(spec.block_size))
         return invalid("block size " + hex(spec.block_size) + " is not a power of two");
     if (spec.block_size % section != 0)
         return invalid("block size " + hex(spec.block_size) + " is not a multiple of the " +
                        std::string(arch_name(spec.arch)) + " section size " + hex(section));
+    return std::nullopt;
+}
+
+std::optional<Error> check_pluggable(const MachineSpec& spec) {
+    for (size_t i = 0; i < spec.pluggable.size(); ++i) {
+        const auto& r = spec.pluggable[i];
+        if (auto e = check_range(spec, r.start, r.size, r.node,
+                                 "pluggable range " + std::to_string(i)))
+            return e;
+        for (size_t j = 0; j < i; ++j) {
+            const auto& o = spec.pluggable[j];
+            if (r.start < o.start + o.size && o.start < r.start + r.size)
+                return invalid("pluggable ranges " + std::to_string(j) + " and " +
+                               std::to_string(i) + " overlap");
+        }
+    }
+    return std::nullopt;
+}
+
+// The zone boot memory at [start, end) is in when no zone is configured: the first the range
+// touches, and whether it touches more than one (then it is managed by several zones).
+std::pair<Zone, bool> boot_zone(Arch arch, uint64_t start, uint64_t end) {
+    Zone zone = Zone::Normal;
+    int zones_touched = 0;
+    uint64_t lower = 0;
+    for (int z = 0; z < static_cast<int>(Zone::Movable); ++z) {
+        const uint64_t limit = arch_zone_limit(arch, static_cast<Zone>(z));
+        if (limit <= lower) continue;
+        if (start < limit && end > lower) {
+            if (zones_touched == 0) zone = static_cast<Zone>(z);
+            ++zones_touched;
+        }
+        lower = std::max(lower, limit);
+    }
+    return {zone, zones_touched > 1};
+}
+
+}  // namespace
+
+std::optional<Error> Machine::build_nodes(const MachineSpec& spec) {
     if (spec.nodes.empty()) return invalid("a machine needs at least one node");
     for (size_t i = 0; i < spec.nodes.size(); ++i) {
         if (spec.nodes[i].id != static_cast<int>(i))
@@ -42,119 +92,95 @@ Result<Machine> Machine::build(const MachineSpec& spec) {
         if (info.spec.distance.size() != spec.nodes.size())
             return invalid("node " + std::to_string(i) + " distance must list " +
                            std::to_string(spec.nodes.size()) + " values");
-        m.nodes_.push_back(std::move(info));
+        nodes_.push_back(std::move(info));
     }
+    return std::nullopt;
+}
 
-    m.params_ = spec.params;
+std::optional<Error> Machine::build_memory_range(const MachineSpec& spec, size_t index) {
+    const auto& r = spec.memory[index];
+    const std::string what = "memory range " + std::to_string(index);
+    if (auto e = check_range(spec, r.start, r.size, r.node, what)) return e;
+    const uint64_t first = r.start / spec.block_size;
+    const uint64_t count = r.size / spec.block_size;
+    for (uint64_t id = first; id < first + count; ++id)
+        if (blocks_.present(id))
+            return invalid(what + " overlaps other memory at block " + std::to_string(id));
+    for (uint64_t id = first; id < first + count; ++id) {
+        Block& b = blocks_.ensure(id);
+        b.present = 1;
+        b.node = static_cast<uint16_t>(r.node);
+        b.hotplugged = r.hotplugged ? 1 : 0;
+        blocks_.note_added();
+    }
+    if (!r.online) return std::nullopt;
+    for (uint64_t id = first; id < first + count; ++id) {
+        ChangeSet ignored;
+        const uint64_t start = id * spec.block_size;
+        auto [zone, multi] = boot_zone(spec.arch, start, start + spec.block_size);
+        if (r.zone) zone = *r.zone, multi = false;
+        if (multi) {
+            for (int z = 0; z < static_cast<int>(Zone::Movable); ++z)
+                account(id, static_cast<Zone>(z), true, true, ignored);
+            blocks_.at(id).zone = Block::kMultiZone;
+        } else {
+            account(id, zone, false, true, ignored);
+            blocks_.at(id).zone = static_cast<uint8_t>(zone);
+        }
+        blocks_.at(id).state = static_cast<uint8_t>(BlockState::Online);
+    }
+    return std::nullopt;
+}
 
-    auto check_range = [&](uint64_t start, uint64_t size, int node,
-                           const std::string& what) -> std::optional<Error> {
-        if (size == 0) return invalid(what + " has size 0");
-        if (start % spec.block_size || size % spec.block_size)
-            return invalid(what + " [" + hex(start) + ", +" + hex(size) +
-                           ") is not aligned to the block size " + hex(spec.block_size));
-        if (start + size < start) return invalid(what + " wraps around the address space");
-        if (node < 0 || node >= static_cast<int>(spec.nodes.size()))
-            return invalid(what + " names node " + std::to_string(node) + ", which does not exist");
+std::optional<Error> Machine::build_block_marks(const MachineSpec& spec) {
+    auto mark = [&](const std::vector<uint64_t>& ids, const char* what,
+                    auto apply) -> std::optional<Error> {
+        for (uint64_t id : ids) {
+            if (!blocks_.present(id))
+                return invalid(std::string(what) + " names block " + std::to_string(id) +
+                               ", which is not present");
+            apply(blocks_.at(id));
+        }
         return std::nullopt;
     };
-
-    for (size_t i = 0; i < spec.pluggable.size(); ++i) {
-        const auto& r = spec.pluggable[i];
-        if (auto e = check_range(r.start, r.size, r.node, "pluggable range " + std::to_string(i)))
-            return *e;
-        for (size_t j = 0; j < i; ++j) {
-            const auto& o = spec.pluggable[j];
-            if (r.start < o.start + o.size && o.start < r.start + r.size)
-                return invalid("pluggable ranges " + std::to_string(j) + " and " +
-                               std::to_string(i) + " overlap");
-        }
+    if (auto e = mark(spec.holes, "holes", [](Block& b) { b.holes = 1; })) return e;
+    if (auto e = mark(spec.unmovable, "unmovable", [](Block& b) { b.unmovable = 1; })) return e;
+    if (auto e = mark(spec.multi_zone, "multi_zone", [](Block& b) {
+            if (b.online()) b.zone = Block::kMultiZone;
+        }))
+        return e;
+    for (const auto& f : spec.block_faults) {
+        const std::string what = "block fault for block " + std::to_string(f.block);
+        if (!blocks_.present(f.block)) return invalid(what + ": the block is not present");
+        if (f.migration_ms < -1)
+            return invalid(what + ": migration_ms must be -1 (forever) or >= 0");
+        if (f.unmovable) blocks_.at(f.block).unmovable = 1;
+        if (f.migration_ms) faults_[f.block].migration_ms = f.migration_ms;
     }
-    m.pluggable_ = spec.pluggable;
+    return std::nullopt;
+}
 
+Result<Machine> Machine::build(const MachineSpec& spec) {
+    Machine m;
+    m.arch_ = spec.arch;
+    m.block_size_ = spec.block_size;
+    if (auto e = check_block_size(spec)) return *e;
+    if (auto e = m.build_nodes(spec)) return *e;
+    m.params_ = spec.params;
+    if (auto e = check_pluggable(spec)) return *e;
+    m.pluggable_ = spec.pluggable;
     // Boot memory first (so zone spans and early pages exist), then hot-added memory.
     std::vector<size_t> order(spec.memory.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
         return !spec.memory[a].hotplugged && spec.memory[b].hotplugged;
     });
-    for (size_t i : order) {
-        const auto& r = spec.memory[i];
-        const std::string what = "memory range " + std::to_string(i);
-        if (auto e = check_range(r.start, r.size, r.node, what)) return *e;
-        const uint64_t first = r.start / spec.block_size;
-        const uint64_t count = r.size / spec.block_size;
-        for (uint64_t id = first; id < first + count; ++id)
-            if (m.blocks_.present(id))
-                return invalid(what + " overlaps other memory at block " + std::to_string(id));
-        for (uint64_t id = first; id < first + count; ++id) {
-            Block& b = m.blocks_.ensure(id);
-            b.present = 1;
-            b.node = static_cast<uint16_t>(r.node);
-            b.hotplugged = r.hotplugged ? 1 : 0;
-            m.blocks_.note_added();
-        }
-        if (!r.online) continue;
-        for (uint64_t id = first; id < first + count; ++id) {
-            ChangeSet ignored;
-            // Boot memory that crosses a zone limit is managed by several zones.
-            Zone zone = r.zone.value_or(Zone::Normal);
-            bool multi = false;
-            if (!r.zone) {
-                const uint64_t start = id * spec.block_size, end = start + spec.block_size;
-                int zones_touched = 0;
-                uint64_t lower = 0;
-                for (int z = 0; z < static_cast<int>(Zone::Movable); ++z) {
-                    const uint64_t limit = arch_zone_limit(spec.arch, static_cast<Zone>(z));
-                    if (limit <= lower) continue;
-                    if (start < limit && end > lower) {
-                        if (zones_touched == 0) zone = static_cast<Zone>(z);
-                        ++zones_touched;
-                    }
-                    lower = std::max(lower, limit);
-                }
-                multi = zones_touched > 1;
-            }
-            if (multi) {
-                for (int z = 0; z < static_cast<int>(Zone::Movable); ++z)
-                    m.account(id, static_cast<Zone>(z), true, true, ignored);
-                m.blocks_.at(id).zone = Block::kMultiZone;
-            } else {
-                m.account(id, zone, false, true, ignored);
-                m.blocks_.at(id).zone = static_cast<uint8_t>(zone);
-            }
-            m.blocks_.at(id).state = static_cast<uint8_t>(BlockState::Online);
-        }
-    }
-
+    for (size_t i : order)
+        if (auto e = m.build_memory_range(spec, i)) return *e;
     // Devices after all memory, so that a device overlapping memory is caught.
     for (const auto& d : spec.devices)
         if (auto e = m.add_device(d)) return *e;
-
-    auto mark = [&](const std::vector<uint64_t>& ids, const char* what,
-                    auto apply) -> std::optional<Error> {
-        for (uint64_t id : ids) {
-            if (!m.blocks_.present(id))
-                return invalid(std::string(what) + " names block " + std::to_string(id) +
-                               ", which is not present");
-            apply(m.blocks_.at(id));
-        }
-        return std::nullopt;
-    };
-    if (auto e = mark(spec.holes, "holes", [](Block& b) { b.holes = 1; })) return *e;
-    if (auto e = mark(spec.unmovable, "unmovable", [](Block& b) { b.unmovable = 1; })) return *e;
-    if (auto e = mark(spec.multi_zone, "multi_zone", [](Block& b) {
-            if (b.online()) b.zone = Block::kMultiZone;
-        }))
-        return *e;
-    for (const auto& f : spec.block_faults) {
-        const std::string what = "block fault for block " + std::to_string(f.block);
-        if (!m.blocks_.present(f.block)) return invalid(what + ": the block is not present");
-        if (f.migration_ms < -1)
-            return invalid(what + ": migration_ms must be -1 (forever) or >= 0");
-        if (f.unmovable) m.blocks_.at(f.block).unmovable = 1;
-        if (f.migration_ms) m.faults_[f.block].migration_ms = f.migration_ms;
-    }
+    if (auto e = m.build_block_marks(spec)) return *e;
     return m;
 }
 

@@ -211,6 +211,11 @@ private:
     friend class SnapshotRestorer;
     Machine() = default;
 
+    // Steps of build(), each validating its part of the spec (EINVAL naming what is wrong).
+    std::optional<Error> build_nodes(const MachineSpec& spec);
+    std::optional<Error> build_memory_range(const MachineSpec& spec, size_t index);
+    std::optional<Error> build_block_marks(const MachineSpec& spec);
+
     // How an offline may treat a block with a migration delay.
     enum class Wait : uint8_t {
         Pending,  // a `state`/`online` write: go going-offline and let the caller wait
