@@ -1248,62 +1248,60 @@ void report_exit(const Child& ch, const Slot& slot, const std::string& name, Slo
                who + ": exit status " + std::to_string(WEXITSTATUS(ch.status)));
 }
 
-int run(const Options& o) {
-    Tree t;
-    if (!build_tree(o, t)) return 2;
+// The memory shared with the children: the expected state per owned block, a BlockSeq per
+// block read (owned and watched), then one Slot per child, one for the parent's own findings and
+// one for the final check.
+struct Shared {
+    void* mem = MAP_FAILED;
+    size_t total = 0;
+    uint8_t* expected = nullptr;
+    BlockSeq* seqs = nullptr;
+    Slot* slots = nullptr;
 
-    const size_t nchildren = static_cast<size_t>(o.writers + o.readers);
-    // Shared with the children: the expected state per owned block, a BlockSeq per block read
-    // (owned and watched), then one Slot per child, one for the parent's own findings and one
-    // for the final check.
-    const size_t nblocks = static_cast<size_t>(t.nblocks);
-    const size_t nall = static_cast<size_t>(t.nall);
-    auto align_up = [](size_t n, size_t a) { return (n + a - 1) / a * a; };
-    const size_t seq_off = align_up(nblocks, alignof(BlockSeq));
-    const size_t slot_off = align_up(seq_off + sizeof(BlockSeq) * nall, alignof(Slot));
-    const size_t total = slot_off + sizeof(Slot) * (nchildren + 2);
-    void* mem = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) {
-        std::perror("hotplugfs-stress: mmap");
-        return 2;
+    Shared() = default;
+    Shared(const Shared&) = delete;
+    Shared& operator=(const Shared&) = delete;
+    ~Shared() {
+        if (mem != MAP_FAILED) munmap(mem, total);
     }
-    auto* expected = static_cast<uint8_t*>(mem);
-    auto* seqs = reinterpret_cast<BlockSeq*>(static_cast<char*>(mem) + seq_off);
-    for (size_t b = 0; b < nall; ++b) new (&seqs[b]) BlockSeq();
-    auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(mem) + slot_off);
-    for (size_t c = 0; c < nchildren + 2; ++c) new (&slots[c]) Slot();
-    Slot& parent_slot = slots[nchildren];
-    Slot& check_slot = slots[nchildren + 1];
+    bool map(size_t nblocks, size_t nall, size_t nslots) {
+        auto align_up = [](size_t n, size_t a) { return (n + a - 1) / a * a; };
+        const size_t seq_off = align_up(nblocks, alignof(BlockSeq));
+        const size_t slot_off = align_up(seq_off + sizeof(BlockSeq) * nall, alignof(Slot));
+        total = slot_off + sizeof(Slot) * nslots;
+        mem = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED) return false;
+        expected = static_cast<uint8_t*>(mem);
+        seqs = reinterpret_cast<BlockSeq*>(static_cast<char*>(mem) + seq_off);
+        for (size_t b = 0; b < nall; ++b) new (&seqs[b]) BlockSeq();
+        slots = reinterpret_cast<Slot*>(static_cast<char*>(mem) + slot_off);
+        for (size_t c = 0; c < nslots; ++c) new (&slots[c]) Slot();
+        return true;
+    }
+};
 
-    if (!initial_states(t, expected)) return 2;
-
-    const uint64_t seed = o.seed_set ? o.seed : mix64(now_ns() ^ static_cast<uint64_t>(getpid()));
-    std::printf(
-        "hotplugfs-stress: root %s, blocks %d-%d, %d writers, %d readers, %llu ops, "
-        "seed %llu, mode %s\n",
-        o.root.c_str(), o.first_block, o.last_block, o.writers, o.readers,
-        static_cast<unsigned long long>(o.ops), static_cast<unsigned long long>(seed),
-        o.fast ? "fast" : "strict");
-    // The watched blocks as ranges, "*" after the ones that may vanish.
-    std::string watched_desc;
+// The watched blocks as ranges, "*" after the ones that may vanish.
+std::string describe_watched(const Tree& t) {
+    const size_t nblocks = static_cast<size_t>(t.nblocks), nall = static_cast<size_t>(t.nall);
+    std::string desc;
     for (size_t i = nblocks; i < nall;) {
         size_t j = i;
         while (j + 1 < nall && t.ids[j + 1] == t.ids[j] + 1 &&
                t.may_vanish[j + 1] == t.may_vanish[i])
             ++j;
-        if (!watched_desc.empty()) watched_desc += ",";
-        watched_desc += std::to_string(t.ids[i]);
-        if (j > i) watched_desc += "-" + std::to_string(t.ids[j]);
-        if (t.may_vanish[i]) watched_desc += "*";
+        if (!desc.empty()) desc += ",";
+        desc += std::to_string(t.ids[i]);
+        if (j > i) desc += "-" + std::to_string(t.ids[j]);
+        if (t.may_vanish[i]) desc += "*";
         i = j + 1;
     }
-    if (nall > nblocks)
-        std::printf("hotplugfs-stress: readers also watch blocks %s (* may vanish)\n",
-                    watched_desc.c_str());
-    std::fflush(stdout);
-    std::fflush(stderr);
+    return desc;
+}
 
-    // Ops split: every child gets ops / n, the first ops % n one more.
+// Forks the writers and readers (every child gets ops / n, the first ops % n one more) and
+// waits for them. False when a fork failed or a child did not end well.
+bool run_children(const Options& o, const Tree& t, Shared& sh, uint64_t seed, size_t nchildren,
+                  Slot& parent_slot) {
     std::vector<Child> children(nchildren);
     const uint64_t t0 = now_ns();
     bool fork_failed = false;
@@ -1313,11 +1311,12 @@ int run(const Options& o) {
         ch.index = ch.writer ? static_cast<int>(c) : static_cast<int>(c) - o.writers;
         const uint64_t my_ops = o.ops / nchildren + (c < o.ops % nchildren ? 1 : 0);
         const uint64_t my_seed = mix64(seed + 0x1000 * (c + 1));
-        ch.pid = spawn(slots[c], [&, c] {
+        ch.pid = spawn(sh.slots[c], [&, c] {
             if (ch.writer)
-                run_writer(ch.index, o.writers, my_ops, my_seed, t, slots[c], expected, seqs);
+                run_writer(ch.index, o.writers, my_ops, my_seed, t, sh.slots[c], sh.expected,
+                           sh.seqs);
             else
-                run_reader(ch.index, my_ops, my_seed, t, slots[c], seqs, o.writers, o.fast);
+                run_reader(ch.index, my_ops, my_seed, t, sh.slots[c], sh.seqs, o.writers, o.fast);
         });
         if (ch.pid < 0) {
             record(parent_slot, kChild, -1, "-", "", std::string("fork: ") + std::strerror(errno));
@@ -1326,170 +1325,226 @@ int run(const Options& o) {
     }
     auto progress = [&] {
         uint64_t n = 0;
-        for (size_t c = 0; c < nchildren; ++c) n += slots[c].ops.load();
+        for (size_t c = 0; c < nchildren; ++c) n += sh.slots[c].ops.load();
         return n;
     };
     const bool workers_ok = wait_all(children, progress, o, t0, parent_slot);
-    const uint64_t t1 = now_ns();
     for (size_t c = 0; c < nchildren; ++c) {
         const Child& ch = children[c];
-        report_exit(ch, slots[c],
+        report_exit(ch, sh.slots[c],
                     std::string(ch.writer ? "writer " : "reader ") + std::to_string(ch.index),
                     parent_slot);
     }
+    return workers_ok && !fork_failed;
+}
 
-    // Quiescent point. The check runs in a child too, so a hung mount cannot hang this process.
-    if (workers_ok && !fork_failed) {
-        std::vector<Child> checker(1);
-        checker[0].pid = spawn(check_slot, [&] { final_check(o, t, expected, check_slot); });
-        if (checker[0].pid < 0) {
-            record(parent_slot, kChild, -1, "-", "", std::string("fork: ") + std::strerror(errno));
-        } else {
-            wait_all(
-                checker, [&] { return check_slot.ops.load(); }, o, now_ns(), parent_slot);
-            report_exit(checker[0], check_slot, "final check", parent_slot);
-        }
-    } else {
-        record(parent_slot, kChild, -1, "-", "", "final check skipped: not every child ended");
+// The quiescent check, in a child too, so a hung mount cannot hang this process.
+void run_final_check(const Options& o, const Tree& t, Shared& sh, Slot& check_slot,
+                     Slot& parent_slot) {
+    std::vector<Child> checker(1);
+    checker[0].pid = spawn(check_slot, [&] { final_check(o, t, sh.expected, check_slot); });
+    if (checker[0].pid < 0) {
+        record(parent_slot, kChild, -1, "-", "", std::string("fork: ") + std::strerror(errno));
+        return;
     }
-    const uint64_t done = progress();
-    if (done != o.ops)
-        record(parent_slot, kChild, -1, "-", "",
-               "only " + std::to_string(done) + " of " + std::to_string(o.ops) + " ops done");
+    wait_all(
+        checker, [&] { return check_slot.ops.load(); }, o, now_ns(), parent_slot);
+    report_exit(checker[0], check_slot, "final check", parent_slot);
+}
 
-    // --- summary ---
+// Everything the slots recorded, added up.
+struct Totals {
     uint64_t ops = 0, wops = 0, rops = 0, ok = 0, refused = 0, changes = 0, reads = 0;
     uint64_t watched_reads = 0, watched_ok = 0, vanished_open = 0, vanished_read = 0;
     uint64_t counts[kKinds] = {};
     uint64_t overlap[kKinds][kOverlaps] = {};
-    std::vector<std::vector<const Example*>> ex(kKinds), lone(kKinds);
+    std::vector<std::vector<const Example*>> ex = std::vector<std::vector<const Example*>>(kKinds);
+    std::vector<std::vector<const Example*>> lone =
+        std::vector<std::vector<const Example*>>(kKinds);
+};
+
+Totals add_up(const Options& o, const Slot* slots, size_t nchildren) {
+    Totals t;
     for (size_t c = 0; c < nchildren + 2; ++c) {
         const Slot& s = slots[c];
         const uint64_t n = c < nchildren ? s.ops.load() : 0;
-        ops += n;
+        t.ops += n;
         if (c < static_cast<size_t>(o.writers))
-            wops += n;
+            t.wops += n;
         else if (c < nchildren)
-            rops += n;
-        ok += s.writes_ok;
-        refused += s.writes_refused;
-        changes += s.changes;
-        reads += s.reads;
-        watched_reads += s.watched_reads;
-        watched_ok += s.watched_ok;
-        vanished_open += s.vanished_open;
-        vanished_read += s.vanished_read;
+            t.rops += n;
+        t.ok += s.writes_ok;
+        t.refused += s.writes_refused;
+        t.changes += s.changes;
+        t.reads += s.reads;
+        t.watched_reads += s.watched_reads;
+        t.watched_ok += s.watched_ok;
+        t.vanished_open += s.vanished_open;
+        t.vanished_read += s.vanished_read;
         for (int k = 0; k < kKinds; ++k) {
-            counts[k] += s.counts[k];
-            for (int v = 0; v < kOverlaps; ++v) overlap[k][v] += s.overlap[k][v];
-            for (uint32_t e = 0; e < s.nexamples[k]; ++e) ex[k].push_back(&s.examples[k][e]);
-            for (uint32_t e = 0; e < s.nlone[k]; ++e) lone[k].push_back(&s.lone[k][e]);
+            t.counts[k] += s.counts[k];
+            for (int v = 0; v < kOverlaps; ++v) t.overlap[k][v] += s.overlap[k][v];
+            for (uint32_t e = 0; e < s.nexamples[k]; ++e) t.ex[k].push_back(&s.examples[k][e]);
+            for (uint32_t e = 0; e < s.nlone[k]; ++e) t.lone[k].push_back(&s.lone[k][e]);
         }
     }
+    return t;
+}
+
+// The earliest examples of one list, `indent` deep (times relative to `t0`).
+void print_examples(int k, std::vector<const Example*>& v, const char* indent, uint64_t t0) {
+    std::sort(v.begin(), v.end(),
+              [](const Example* a, const Example* b) { return a->t_ns < b->t_ns; });
+    for (size_t e = 0; e < v.size() && e < static_cast<size_t>(kMaxExamples); ++e) {
+        const Example& x = *v[e];
+        const double at = x.t_ns >= t0 ? static_cast<double>(x.t_ns - t0) / 1e9 : 0.0;
+        if (k == kChild) {
+            std::printf("%s[%.3f s] %s\n", indent, at, x.detail);
+            continue;
+        }
+        std::string where = x.block >= 0 ? "block " + std::to_string(x.block) : "-";
+        std::printf("%s[%.3f s] %s %s \"%s\"%s  (%s)\n", indent, at, where.c_str(), x.file,
+                    escape(std::string_view(x.bytes, x.len)).c_str(), x.truncated ? "..." : "",
+                    x.detail);
+    }
+}
+
+// Every distinct byte string one kind saw, most frequent first.
+void print_contents(int k, const Slot* slots, size_t nslots) {
+    std::vector<Distinct> all;
+    uint64_t other = 0;
+    for (size_t c = 0; c < nslots; ++c) {
+        const Slot& s = slots[c];
+        other += s.other[k];
+        for (uint32_t d = 0; d < s.ndistinct[k]; ++d) {
+            const Distinct& x = s.distinct[k][d];
+            auto it = std::find_if(all.begin(), all.end(), [&](const Distinct& y) {
+                return y.len == x.len && std::memcmp(y.bytes, x.bytes, x.len) == 0 &&
+                       std::strcmp(y.file, x.file) == 0;
+            });
+            if (it == all.end())
+                all.push_back(x);
+            else
+                it->count += x.count;
+        }
+    }
+    std::sort(all.begin(), all.end(),
+              [](const Distinct& a, const Distinct& b) { return a.count > b.count; });
+    std::printf("    by content:");
+    for (const Distinct& x : all)
+        std::printf(" %s=\"%s\" x%llu;", x.file, escape(std::string_view(x.bytes, x.len)).c_str(),
+                    static_cast<unsigned long long>(x.count));
+    if (other) std::printf(" other x%llu;", static_cast<unsigned long long>(other));
+    std::printf("\n");
+}
+
+// One kind: its count, the earliest examples, the reader overlap breakdown, the contents.
+void print_kind(int k, Totals& t, const Slot* slots, size_t nslots, uint64_t t0) {
+    std::printf("  %s: %llu\n", kKindNames[k], static_cast<unsigned long long>(t.counts[k]));
+    print_examples(k, t.ex[k], "    ", t0);
+    if (k == kChild) return;
+    uint64_t classified = 0;
+    for (int ov = 0; ov < kOverlaps; ++ov) classified += t.overlap[k][ov];
+    if (classified) {
+        std::printf("    by overlap:");
+        for (int ov = 0; ov < kOverlaps; ++ov)
+            if (ov != kOvExternal || t.overlap[k][ov])
+                std::printf(" %s x%llu;", kOverlapNames[ov],
+                            static_cast<unsigned long long>(t.overlap[k][ov]));
+        std::printf("\n");
+    }
+    if (t.overlap[k][kOvNone]) {
+        std::printf("    %s, earliest:\n", kOverlapNames[kOvNone]);
+        print_examples(k, t.lone[k], "      ", t0);
+    }
+    print_contents(k, slots, nslots);
+}
+
+// The summary; returns the violation count.
+uint64_t print_summary(const Options& o, const Tree& tree, Totals& t, const Slot* slots,
+                       size_t nslots, uint64_t t0, uint64_t t1) {
+    const size_t nblocks = static_cast<size_t>(tree.nblocks), nall = static_cast<size_t>(tree.nall);
     const double secs = static_cast<double>(t1 - t0) / 1e9;
     std::printf("mode: %s\n", o.fast ? "fast (a reader's malformed state/online/valid_zones is an "
                                        "anomaly, not a violation)"
                                      : "strict (every malformed read is a violation)");
     std::printf("ops: %llu of %llu done in %.3f s: %.0f ops/s\n",
-                static_cast<unsigned long long>(ops), static_cast<unsigned long long>(o.ops), secs,
-                secs > 0 ? static_cast<double>(ops) / secs : 0.0);
+                static_cast<unsigned long long>(t.ops), static_cast<unsigned long long>(o.ops),
+                secs, secs > 0 ? static_cast<double>(t.ops) / secs : 0.0);
     std::printf(
         "  writer ops %llu (%llu stores accepted, %llu refused as predicted, %llu state "
         "changes); reader ops %llu; attribute reads %llu\n",
-        static_cast<unsigned long long>(wops), static_cast<unsigned long long>(ok),
-        static_cast<unsigned long long>(refused), static_cast<unsigned long long>(changes),
-        static_cast<unsigned long long>(rops), static_cast<unsigned long long>(reads));
+        static_cast<unsigned long long>(t.wops), static_cast<unsigned long long>(t.ok),
+        static_cast<unsigned long long>(t.refused), static_cast<unsigned long long>(t.changes),
+        static_cast<unsigned long long>(t.rops), static_cast<unsigned long long>(t.reads));
     if (nall > nblocks)
         std::printf(
             "watched: %llu reads of %zu blocks the writers do not own (%s): %llu well formed, "
             "%llu vanished (ENOENT: %llu at open, %llu at read)\n",
-            static_cast<unsigned long long>(watched_reads), nall - nblocks, watched_desc.c_str(),
-            static_cast<unsigned long long>(watched_ok),
-            static_cast<unsigned long long>(vanished_open + vanished_read),
-            static_cast<unsigned long long>(vanished_open),
-            static_cast<unsigned long long>(vanished_read));
-
-    // One kind: its count, the earliest examples, the reader overlap breakdown, the contents.
-    // The earliest examples of one list, `indent` deep.
-    auto print_examples = [&](int k, std::vector<const Example*>& v, const char* indent) {
-        std::sort(v.begin(), v.end(),
-                  [](const Example* a, const Example* b) { return a->t_ns < b->t_ns; });
-        for (size_t e = 0; e < v.size() && e < static_cast<size_t>(kMaxExamples); ++e) {
-            const Example& x = *v[e];
-            const double at = x.t_ns >= t0 ? static_cast<double>(x.t_ns - t0) / 1e9 : 0.0;
-            if (k == kChild) {
-                std::printf("%s[%.3f s] %s\n", indent, at, x.detail);
-                continue;
-            }
-            std::string where = x.block >= 0 ? "block " + std::to_string(x.block) : "-";
-            std::printf("%s[%.3f s] %s %s \"%s\"%s  (%s)\n", indent, at, where.c_str(), x.file,
-                        escape(std::string_view(x.bytes, x.len)).c_str(), x.truncated ? "..." : "",
-                        x.detail);
-        }
-    };
-    auto print_kind = [&](int k) {
-        std::printf("  %s: %llu\n", kKindNames[k], static_cast<unsigned long long>(counts[k]));
-        print_examples(k, ex[k], "    ");
-        if (k == kChild) return;
-        uint64_t classified = 0;
-        for (int ov = 0; ov < kOverlaps; ++ov) classified += overlap[k][ov];
-        if (classified) {
-            std::printf("    by overlap:");
-            for (int ov = 0; ov < kOverlaps; ++ov)
-                if (ov != kOvExternal || overlap[k][ov])
-                    std::printf(" %s x%llu;", kOverlapNames[ov],
-                                static_cast<unsigned long long>(overlap[k][ov]));
-            std::printf("\n");
-        }
-        if (overlap[k][kOvNone]) {
-            std::printf("    %s, earliest:\n", kOverlapNames[kOvNone]);
-            print_examples(k, lone[k], "      ");
-        }
-        // Every distinct byte string seen, most frequent first.
-        std::vector<Distinct> all;
-        uint64_t other = 0;
-        for (size_t c = 0; c < nchildren + 2; ++c) {
-            const Slot& s = slots[c];
-            other += s.other[k];
-            for (uint32_t d = 0; d < s.ndistinct[k]; ++d) {
-                const Distinct& x = s.distinct[k][d];
-                auto it = std::find_if(all.begin(), all.end(), [&](const Distinct& y) {
-                    return y.len == x.len && std::memcmp(y.bytes, x.bytes, x.len) == 0 &&
-                           std::strcmp(y.file, x.file) == 0;
-                });
-                if (it == all.end())
-                    all.push_back(x);
-                else
-                    it->count += x.count;
-            }
-        }
-        std::sort(all.begin(), all.end(),
-                  [](const Distinct& a, const Distinct& b) { return a.count > b.count; });
-        std::printf("    by content:");
-        for (const Distinct& x : all)
-            std::printf(" %s=\"%s\" x%llu;", x.file,
-                        escape(std::string_view(x.bytes, x.len)).c_str(),
-                        static_cast<unsigned long long>(x.count));
-        if (other) std::printf(" other x%llu;", static_cast<unsigned long long>(other));
-        std::printf("\n");
-    };
-
+            static_cast<unsigned long long>(t.watched_reads), nall - nblocks,
+            describe_watched(tree).c_str(), static_cast<unsigned long long>(t.watched_ok),
+            static_cast<unsigned long long>(t.vanished_open + t.vanished_read),
+            static_cast<unsigned long long>(t.vanished_open),
+            static_cast<unsigned long long>(t.vanished_read));
     uint64_t violations = 0, anomalies = 0;
-    for (int k = 0; k < kKinds; ++k) (is_anomaly(k) ? anomalies : violations) += counts[k];
+    for (int k = 0; k < kKinds; ++k) (is_anomaly(k) ? anomalies : violations) += t.counts[k];
     std::printf("violations: %llu\n", static_cast<unsigned long long>(violations));
     for (int k = 0; k < kKinds; ++k)
-        if (counts[k] && !is_anomaly(k)) print_kind(k);
+        if (t.counts[k] && !is_anomaly(k)) print_kind(k, t, slots, nslots, t0);
     if (o.fast) {
         std::printf(
             "concurrent-write anomalies (fast mode: a reader overlapping a write of the same "
             "file): %llu\n",
             static_cast<unsigned long long>(anomalies));
         for (int k = 0; k < kKinds; ++k)
-            if (counts[k] && is_anomaly(k)) print_kind(k);
+            if (t.counts[k] && is_anomaly(k)) print_kind(k, t, slots, nslots, t0);
     }
     std::fflush(stdout);
-    munmap(mem, total);
-    return violations ? 1 : 0;
+    return violations;
+}
+
+int run(const Options& o) {
+    Tree t;
+    if (!build_tree(o, t)) return 2;
+    const size_t nchildren = static_cast<size_t>(o.writers + o.readers);
+    const size_t nslots = nchildren + 2;
+    Shared sh;
+    if (!sh.map(static_cast<size_t>(t.nblocks), static_cast<size_t>(t.nall), nslots)) {
+        std::perror("hotplugfs-stress: mmap");
+        return 2;
+    }
+    Slot& parent_slot = sh.slots[nchildren];
+    Slot& check_slot = sh.slots[nchildren + 1];
+    if (!initial_states(t, sh.expected)) return 2;
+
+    const uint64_t seed = o.seed_set ? o.seed : mix64(now_ns() ^ static_cast<uint64_t>(getpid()));
+    std::printf(
+        "hotplugfs-stress: root %s, blocks %d-%d, %d writers, %d readers, %llu ops, "
+        "seed %llu, mode %s\n",
+        o.root.c_str(), o.first_block, o.last_block, o.writers, o.readers,
+        static_cast<unsigned long long>(o.ops), static_cast<unsigned long long>(seed),
+        o.fast ? "fast" : "strict");
+    if (t.nall > t.nblocks)
+        std::printf("hotplugfs-stress: readers also watch blocks %s (* may vanish)\n",
+                    describe_watched(t).c_str());
+    std::fflush(stdout);
+    std::fflush(stderr);
+
+    const uint64_t t0 = now_ns();
+    const bool children_ok = run_children(o, t, sh, seed, nchildren, parent_slot);
+    const uint64_t t1 = now_ns();
+    if (children_ok)
+        run_final_check(o, t, sh, check_slot, parent_slot);
+    else
+        record(parent_slot, kChild, -1, "-", "", "final check skipped: not every child ended");
+    uint64_t done = 0;
+    for (size_t c = 0; c < nchildren; ++c) done += sh.slots[c].ops.load();
+    if (done != o.ops)
+        record(parent_slot, kChild, -1, "-", "",
+               "only " + std::to_string(done) + " of " + std::to_string(o.ops) + " ops done");
+
+    Totals totals = add_up(o, sh.slots, nchildren);
+    return print_summary(o, t, totals, sh.slots, nslots, t0, t1) ? 1 : 0;
 }
 
 }  // namespace
