@@ -17,7 +17,7 @@
 
 #include "bus/bus_service.h"
 #include "config/config_loader.h"
-#include "core/machine_state.h"
+#include "model/machine_state.h"
 #include "events/event_log.h"
 #include "events/event_pipeline.h"
 #include "fuse/fuse_server.h"
@@ -25,7 +25,7 @@
 #include "mount_guard.h"
 #include "options.h"
 #include "sandbox/udev_netlink.h"
-#include "state/state_file.h"
+#include "persist/state_file.h"
 
 namespace hotplugfs {
 namespace {

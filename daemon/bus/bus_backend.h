@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/machine_state.h"
+#include "model/machine_state.h"
 
 namespace hotplugfs::bus {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/machine_state.h"
+#include "model/machine_state.h"
 #include "hotplug/types.h"
 #include "udev/rules.h"
 

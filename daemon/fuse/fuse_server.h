@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <string>
 
-#include "core/machine_state.h"
+#include "model/machine_state.h"
 #include "fuse/known_inodes.h"
 #include "fuse/listing_completer.h"
 #include "fuse/notifier.h"

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/machine_state.h"
+#include "model/machine_state.h"
 #include "events/event_pipeline.h"
 #include "hotplug/machine.h"
 #include "hotplug/spec.h"

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/machine_state.h"
+#include "model/machine_state.h"
 #include "hotplug/machine.h"
 #include "hotplug/spec.h"
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "state/state_file.h"
+#include "persist/state_file.h"
 
 using namespace hotplugfs;
 

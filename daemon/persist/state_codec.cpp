@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "config/config_values.h"
-#include "state/state_file.h"
+#include "persist/state_file.h"
 
 namespace hotplugfs::state {
 namespace {

@@ -1,6 +1,6 @@
 // The state file on disk: the atomic, durable writer, the start-up load (restore or create)
 // and the persistence hook.
-#include "state/state_file.h"
+#include "persist/state_file.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "core/machine_state.h"
+#include "model/machine_state.h"
 
 #include <time.h>
 
