@@ -227,15 +227,9 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
     if (!start_udev(o, platform, state, server, event_log.get(), mountpoint, emulated)) return 1;
     std::unique_ptr<bus::BusService> bus_service = start_bus(o, spec, state, server, mountpoint);
     if (!bus_service) return 1;
-    state.set_event_hook([&](const std::vector<hotplug::Uevent>& events) {
-        const int64_t now = realtime_ns(), mono = monotonic_us();
-        for (const auto& e : events)
-            spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
-        if (event_log) event_log->append_kernel(events, now, mono);
-        if (emulated.pipeline) emulated.pipeline->submit(events, now, mono);
-        bus_service->publish(events);
-    });
-    state.set_change_hook([&] { bus_service->changed(); });
+    if (event_log) state.subscribe(*event_log);
+    if (emulated.pipeline) state.subscribe(*emulated.pipeline);
+    state.subscribe(*bus_service);
     const int rc = server.run(mountpoint, [&] {
         if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
         sd_notify(0, "READY=1");  // a no-op unless systemd (Type=notify) started us

@@ -22,12 +22,13 @@
 #include <vector>
 
 #include "bus/bus_backend.h"
-#include "work_queue.h"
 #include "hotplug/event.h"
+#include "model/change_listener.h"
+#include "work_queue.h"
 
 namespace hotplugfs::bus {
 
-class BusService {
+class BusService : public ChangeListener {
   public:
     struct Options {
         std::string bus = "none";  // none, system, session, or a D-Bus address
@@ -51,6 +52,11 @@ class BusService {
     // From any thread: the machine changed; parameters and devices are compared and the
     // changes signalled.
     void changed();
+    // As a listener of the machine: Uevent signals, then PropertiesChanged where due.
+    void on_events(const std::vector<hotplug::Uevent>& events, EventTime) override {
+        publish(events);
+    }
+    void on_changed() override { changed(); }
 
   private:
     static int on_accept(sd_event_source* s, int fd, uint32_t revents, void* self);

@@ -45,12 +45,6 @@ std::string errno_name(int error) {
 
 }  // namespace
 
-int64_t monotonic_us() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
-}
-
 EventLog::EventLog(const std::string& path) : file_(std::fopen(path.c_str(), "a")) {
     if (!file_) throw std::runtime_error(path + ": " + std::strerror(errno));
 }

@@ -15,16 +15,20 @@
 
 #include "events/processed_event.h"
 #include "hotplug/event.h"
+#include "model/change_listener.h"
 
 namespace hotplugfs {
 
-class EventLog {
+class EventLog : public ChangeListener {
   public:
     // Opens (creating, appending) `path`; throws std::runtime_error naming the file on failure.
     explicit EventLog(const std::string& path);
     void append_kernel(const std::vector<hotplug::Uevent>& events, int64_t realtime_ns,
                        int64_t monotonic_us);
     void append_udev(const ProcessedEvent& event);
+    void on_events(const std::vector<hotplug::Uevent>& events, EventTime when) override {
+        append_kernel(events, when.realtime_ns, when.monotonic_us);
+    }
 
   private:
     void write_line(const std::string& line);
@@ -35,7 +39,5 @@ class EventLog {
     std::mutex mu_;  // guards file_
     std::unique_ptr<std::FILE, Closer> file_;
 };
-
-int64_t monotonic_us();
 
 }  // namespace hotplugfs

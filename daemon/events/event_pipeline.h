@@ -12,6 +12,7 @@
 
 #include "events/processed_event.h"
 #include "events/tree_device.h"
+#include "model/change_listener.h"
 #include "sandbox/program_runner.h"
 #include "sandbox/unique_fd.h"
 #include "udev/rules.h"
@@ -19,7 +20,7 @@
 
 namespace hotplugfs {
 
-class EventPipeline {
+class EventPipeline : public ChangeListener {
   public:
     struct Settings {
         std::string tree_root;  // the mount point RUN and PROGRAM see as /sys
@@ -42,6 +43,9 @@ class EventPipeline {
     // Called with the model's events as they happen (the operation lock held): only queues.
     void submit(const std::vector<hotplug::Uevent>& events, int64_t realtime_ns,
                 int64_t monotonic_us);
+    void on_events(const std::vector<hotplug::Uevent>& events, EventTime when) override {
+        submit(events, when.realtime_ns, when.monotonic_us);
+    }
 
   private:
     void deliver(ProcessedEvent& event);

@@ -1,8 +1,15 @@
 #include "model/machine_state.h"
 
+#include <spdlog/spdlog.h>
 #include <time.h>
 
 namespace hotplugfs {
+
+int64_t monotonic_us() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
+}
 
 int64_t realtime_ns() {
     timespec ts{};
@@ -29,7 +36,18 @@ void MachineState::persist(const WriteResult& r, const Waiter* waiter) {
     if (r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty()) return;
     if (persist_hook_ && waiter && waiter->may_block) waiter->may_block();  // disk I/O
     if (persist_hook_) persist_hook_(snapshot());
-    if (change_hook_) change_hook_();
+}
+
+void MachineState::publish(const WriteResult& r) {
+    const bool changed = !(r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty());
+    if (!r.outcome.events.empty()) {
+        const EventTime when{realtime_ns(), monotonic_us()};
+        for (const auto& e : r.outcome.events)
+            spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
+        for (ChangeListener* l : listeners_) l->on_events(r.outcome.events, when);
+    }
+    if (changed)
+        for (ChangeListener* l : listeners_) l->on_changed();
 }
 
 std::unique_lock<std::mutex> MachineState::lock_operation(const Waiter& waiter) {
@@ -80,7 +98,7 @@ MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_vie
         tree_.touch(machine_, ino, realtime_ns(), r.invalidations);
     }
     persist(r, &waiter);
-    if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
+    publish(r);
     return r;
 }
 
@@ -94,6 +112,7 @@ MachineState::WriteResult MachineState::replace(hotplug::Machine next) {
         finish(r);
     }
     persist(r);
+    publish(r);
     return r;
 }
 
@@ -124,7 +143,7 @@ MachineState::WriteResult MachineState::apply(
     }
     settle_pending(r, waiter);
     persist(r, &waiter);
-    if (event_hook_ && !r.outcome.events.empty()) event_hook_(r.outcome.events);
+    publish(r);
     return r;
 }
 

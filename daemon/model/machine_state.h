@@ -11,12 +11,12 @@
 
 #include "fsmodel/tree.h"
 #include "hotplug/machine.h"
+#include "model/change_listener.h"
 
 namespace hotplugfs {
 
 class MachineState {
 public:
-    using EventHook = std::function<void(const std::vector<hotplug::Uevent>&)>;
     using PersistHook = std::function<void(const hotplug::MachineSnapshot&)>;
 
     // `changing`: what stat() says of files that can change (the exact mode: like sysfs).
@@ -61,15 +61,12 @@ public:
     // symlinks followed), or nullopt when it does not exist.
     std::optional<uint64_t> resolve(std::string_view path) const;
 
-    // Called with every operation's events, in SEQNUM order, after the model changed.
-    void set_event_hook(EventHook hook) { event_hook_ = std::move(hook); }
+    // Before serving: `listener` is told of every change from now on (ChangeListener).
+    void subscribe(ChangeListener& listener) { listeners_.push_back(&listener); }
     // Called after every operation that may have changed the model, with op_ held (so the
     // next operation waits for it) and before the event hook (so no SEQNUM is ever seen that
     // a restart could reuse). The snapshot is taken under the data lock.
     void set_persist_hook(PersistHook hook) { persist_hook_ = std::move(hook); }
-    // Called after every operation that may have changed the model (op_ held), for observers
-    // that compare what they announced (D-Bus properties). Must not block.
-    void set_change_hook(std::function<void()> hook) { change_hook_ = std::move(hook); }
     hotplug::MachineSnapshot snapshot() const;
     std::mutex& operation_lock() { return op_; }
 
@@ -78,6 +75,8 @@ private:
     // op_, locked; when another operation holds it, tells the waiter first.
     std::unique_lock<std::mutex> lock_operation(const Waiter& waiter);
     void persist(const WriteResult& r, const Waiter* waiter = nullptr);
+    // The listeners' turn: the events (if any), then on_changed.
+    void publish(const WriteResult& r);
     // Called with op_ held and data_ free: waits out a pending offline, then completes it or,
     // when interrupted, abandons it (EINTR, block online again) like the kernel's
     // "signal backoff".
@@ -87,11 +86,11 @@ private:
     mutable std::shared_mutex data_;  // guards machine_ and tree_
     hotplug::Machine machine_;        // guarded by data_ (writes also hold op_)
     fsmodel::Tree tree_;              // guarded by data_
-    EventHook event_hook_;            // set before serving; called with op_ held
-    PersistHook persist_hook_;        // set before serving; called with op_ held
-    std::function<void()> change_hook_;  // set before serving; called with op_ held
+    PersistHook persist_hook_;                // set before serving; called with op_ held
+    std::vector<ChangeListener*> listeners_;  // set before serving; called with op_ held
 };
 
 int64_t realtime_ns();
+int64_t monotonic_us();
 
 }  // namespace hotplugfs

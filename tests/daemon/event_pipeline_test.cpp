@@ -38,9 +38,7 @@ class Harness {
             done_.push_back(p);
             cv_.notify_all();
         });
-        state_.set_event_hook([this](const std::vector<hotplug::Uevent>& events) {
-            pipeline_->submit(events, 0, 0);
-        });
+        state_.subscribe(*pipeline_);
         pipeline_->start();
     }
     ~Harness() { pipeline_->stop(); }

@@ -36,13 +36,20 @@ uint64_t ino(const MachineState& s, const char* path) {
 
 TEST_CASE("MachineState: a write changes the model and reaches every hook once") {
     MachineState s(default_machine(), 0, fsmodel::ChangingFiles::LikeSysfs);
-    std::vector<std::string> events;
-    int persisted = 0, changed = 0;
-    s.set_event_hook([&](const std::vector<hotplug::Uevent>& e) {
-        for (const auto& u : e) events.push_back(u.action + " " + u.devpath);
-    });
+    struct Recorder : ChangeListener {
+        std::vector<std::string> events;
+        int changed = 0;
+        void on_events(const std::vector<hotplug::Uevent>& e, EventTime when) override {
+            CHECK(when.realtime_ns > 0);
+            for (const auto& u : e) events.push_back(u.action + " " + u.devpath);
+        }
+        void on_changed() override { ++changed; }
+    } recorder;
+    auto& events = recorder.events;
+    const int& changed = recorder.changed;
+    int persisted = 0;
+    s.subscribe(recorder);
     s.set_persist_hook([&](const hotplug::MachineSnapshot&) { ++persisted; });
-    s.set_change_hook([&] { ++changed; });
     const uint64_t state = ino(s, "devices/system/memory/memory72/state");
     auto r = s.write_file(state, "online_movable", plain_waiter());
     CHECK(r.result == 14);
