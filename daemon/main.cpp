@@ -140,7 +140,7 @@ bool start_udev(const DaemonOptions& o, const Platform& platform, MachineState& 
 // Load for the bus: a state file of this configuration replaces the running machine. SEQNUMs
 // never go back, whatever the file says.
 int load_state(const std::string& file, const hotplug::MachineSpec& spec, MachineState& state,
-               FuseServer& server, std::string& why) {
+               std::string& why) {
     std::ifstream in(file);
     if (!in) {
         const int e = errno ? errno : EIO;
@@ -164,7 +164,7 @@ int load_state(const std::string& file, const hotplug::MachineSpec& spec, Machin
         why = file + ": " + (e.field.empty() ? "" : e.field + ": ") + e.message;
         return -EINVAL;
     }
-    server.notify(state.replace(std::move(restored.value())).invalidations);
+    state.replace(std::move(restored.value()));  // the listeners, the mount too, are told
     return 0;
 }
 
@@ -185,8 +185,8 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, const hotplug
                          [&state](const std::string& file) {
                              return state::write_atomically(file, state::encode(state.snapshot()));
                          },
-                         [&spec, &state, &server](const std::string& file, std::string& why) {
-                             return load_state(file, spec, state, server, why);
+                         [&spec, &state](const std::string& file, std::string& why) {
+                             return load_state(file, spec, state, why);
                          }};
     const std::string socket = (dir / "bus").string();
     try {

@@ -263,8 +263,8 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
                                     &SessionLoop::step_aside};
         r = s.state().write_file(ino, std::string_view(buf, size), waiter);
     }
-    // Attribute-only invalidation takes no page locks: safe while this writer holds its page.
-    s.notify(r.invalidations);
+    // The invalidations went out inside write_file (FuseServer::on_invalidations), before this
+    // reply: attribute-only, they take no page locks, safe while this writer holds its page.
     if (r.result < 0) {
         fuse_reply_err(req, static_cast<int>(-r.result));
         return;

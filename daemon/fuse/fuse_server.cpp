@@ -22,7 +22,9 @@ struct ArgsGuard {
 }  // namespace
 
 FuseServer::FuseServer(MachineState& state, FuseOptions options)
-    : state_(state), options_(options), notifier_(known_) {}
+    : state_(state), options_(options), notifier_(known_) {
+    state_.subscribe(*this);
+}
 
 FuseServer::~FuseServer() = default;
 
@@ -56,7 +58,7 @@ int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t of
 }
 
 void FuseServer::publish_pending(uint64_t ino, const fsmodel::Invalidations& inval) {
-    notify(inval);
+    notifier_.apply(inval);
     // While an offline migrates, the kernel keeps the writer's own bytes in the file's cached
     // page and ignores new sizes until the write returns: put the true content (going-offline)
     // there so other readers see it. The exact mode bypasses the cache.
@@ -83,17 +85,13 @@ long FuseServer::write_file(uint64_t ino, std::string_view data, int64_t max_wai
         wait_internal(max_wait_ms);
         return true;
     };
-    MachineState::WriteResult r = state_.write_file(ino, data, MachineState::Waiter{publish, wait});
-    notify(r.invalidations);
-    return r.result;
+    return state_.write_file(ino, data, MachineState::Waiter{publish, wait}).result;
 }
 
 long FuseServer::apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
-    auto publish = [&](const fsmodel::Invalidations& inval) { notify(inval); };
+    auto publish = [&](const fsmodel::Invalidations& inval) { notifier_.apply(inval); };
     auto wait = [&](int64_t ms) { return wait_internal(ms); };
-    MachineState::WriteResult r = state_.apply(op, MachineState::Waiter{publish, wait});
-    notify(r.invalidations);
-    return r.result;
+    return state_.apply(op, MachineState::Waiter{publish, wait}).result;
 }
 
 bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited(se_) != 0; }

@@ -31,7 +31,7 @@ struct FuseOptions {
     bool debug = false;  // libfuse prints every request
 };
 
-class FuseServer {
+class FuseServer : public ChangeListener {
 public:
     FuseServer(MachineState& state, FuseOptions options);
     ~FuseServer();
@@ -42,8 +42,9 @@ public:
     // Returns 0 after a clean unmount, non-zero with a logged reason otherwise.
     int run(const std::string& mountpoint, const std::function<void()>& on_ready);
 
-    // Invalidations from operations that did not come through FUSE (the control plane).
-    void notify(const fsmodel::Invalidations& inval) { notifier_.apply(inval); }
+    // Every change of the model, wherever it came from, reaches the kernel's caches here.
+    void on_invalidations(const fsmodel::Invalidations& inval) override { notifier_.apply(inval); }
+    void on_events(const std::vector<hotplug::Uevent>&, EventTime) override {}
     void store_async(uint64_t ino, std::string content) {
         notifier_.store_async(ino, std::move(content));
     }

@@ -1,10 +1,12 @@
-// ChangeListener: what reacts to changes of the model (the event log, the emulated udev, the
-// D-Bus service) subscribes to MachineState and is told of each change once, as data.
+// ChangeListener: what reacts to changes of the model (the FUSE server, the event log, the
+// emulated udev, the D-Bus service) subscribes to MachineState and is told of each change
+// once, as data.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "fsmodel/tree.h"
 #include "hotplug/event.h"
 
 namespace hotplugfs {
@@ -17,6 +19,9 @@ struct EventTime {
 
 class ChangeListener {
   public:
+    // What the kernel's caches must drop, first of all (before the events, and before the
+    // operation returns to the writer, who is answered only then): the FUSE server's part.
+    virtual void on_invalidations(const fsmodel::Invalidations&) {}
     // An operation's uevents, in SEQNUM order, after the model changed and the change was
     // persisted. Called with the operation lock held: queue, do not wait.
     virtual void on_events(const std::vector<hotplug::Uevent>& events, EventTime when) = 0;

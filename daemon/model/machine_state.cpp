@@ -39,6 +39,9 @@ void MachineState::persist(const WriteResult& r, const Waiter* waiter) {
 }
 
 void MachineState::publish(const WriteResult& r) {
+    const auto& inval = r.invalidations;
+    if (!inval.inodes.empty() || !inval.removed_entries.empty())
+        for (ChangeListener* l : listeners_) l->on_invalidations(inval);
     const bool changed = !(r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty());
     if (!r.outcome.events.empty()) {
         const EventTime when{realtime_ns(), monotonic_us()};

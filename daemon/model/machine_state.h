@@ -33,7 +33,7 @@ public:
     struct WriteResult {
         long result = 0;  // bytes consumed or -errno
         hotplug::Outcome outcome;
-        fsmodel::Invalidations invalidations;  // not yet published
+        fsmodel::Invalidations invalidations;  // published to the listeners already
     };
     // How an operation that takes time (a slow offline) reaches its caller: `publish` makes
     // the intermediate state (going-offline) visible; `wait` sleeps up to `ms` (-1: without
@@ -75,7 +75,7 @@ private:
     // op_, locked; when another operation holds it, tells the waiter first.
     std::unique_lock<std::mutex> lock_operation(const Waiter& waiter);
     void persist(const WriteResult& r, const Waiter* waiter = nullptr);
-    // The listeners' turn: the events (if any), then on_changed.
+    // The listeners' turn: the invalidations, the events (if any), then on_changed.
     void publish(const WriteResult& r);
     // Called with op_ held and data_ free: waits out a pending offline, then completes it or,
     // when interrupted, abandons it (EINTR, block online again) like the kernel's
