@@ -272,6 +272,20 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
     fuse_reply_write(req, static_cast<size_t>(r.result));
 }
 
+// The end of READDIR and READDIRPLUS alike: the error or the entries; and when the reader got
+// everything in one reply it may never ask again for the (empty) end, so the completer reads it
+// to the end for them and the kernel keeps the listing cached.
+void reply_listing(fuse_req_t req, FuseServer& s, fuse_ino_t ino, int err,
+                   const std::vector<char>& buf, size_t used, bool complete, uint64_t end_offset) {
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    const pid_t requester = fuse_req_ctx(req)->pid;  // req is gone once answered
+    fuse_reply_buf(req, buf.data(), used);
+    if (complete && used > 0) s.complete_listing(ino, end_offset, requester);
+}
+
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
     FuseServer& s = server(req);
     std::vector<char> buf(size);
@@ -294,15 +308,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     const int err = s.state().read([&](const auto& m, const auto& tree) {
         return tree.readdir(m, ino, static_cast<uint64_t>(off), fill, &complete);
     });
-    if (err) {
-        fuse_reply_err(req, err);
-        return;
-    }
-    const pid_t requester = fuse_req_ctx(req)->pid;  // req is gone once answered
-    fuse_reply_buf(req, buf.data(), used);
-    // The reader got everything in one reply and may never ask again for the (empty) end:
-    // read it to the end for them so the kernel keeps the listing cached.
-    if (complete && used > 0) s.complete_listing(ino, end_offset, requester);
+    reply_listing(req, s, ino, err, buf, used, complete, end_offset);
 }
 
 // READDIRPLUS: each entry also answers its lookup (the kernel counts it as one, so it is
@@ -337,15 +343,10 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
         };
         return tree.readdir(m, ino, static_cast<uint64_t>(off), fill, &complete);
     });
-    if (err) {
-        fuse_reply_err(req, err);
-        return;
-    }
     // Counted before the reply: a FORGET for them may follow it at once.
-    for (uint64_t child : linked) s.known().looked_up(child);
-    const pid_t requester = fuse_req_ctx(req)->pid;  // req is gone once answered
-    fuse_reply_buf(req, buf.data(), used);
-    if (complete && used > 0) s.complete_listing(ino, end_offset, requester);
+    if (!err)
+        for (uint64_t child : linked) s.known().looked_up(child);
+    reply_listing(req, s, ino, err, buf, used, complete, end_offset);
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
