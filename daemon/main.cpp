@@ -5,26 +5,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <functional>
 #include <memory>
 
 #include "bus/bus_service.h"
 #include "config/config_loader.h"
 #include "model/machine_state.h"
+#include "events/emulated_udev.h"
 #include "events/event_log.h"
-#include "events/event_pipeline.h"
 #include "fuse/fuse_server.h"
 #include "logging.h"
 #include "mount_guard.h"
 #include "options.h"
-#include "sandbox/udev_netlink.h"
 #include "persist/state_file.h"
 
 namespace hotplugfs {
@@ -87,110 +85,23 @@ void detach_stdio() {
     if (null > STDERR_FILENO) close(null);
 }
 
-// The emulated udev: rules, RUN programs and the libudev broadcast, when any was asked for.
-struct EmulatedUdev {
-    std::unique_ptr<sandbox::PrivateNetns> netns;
-    std::unique_ptr<sandbox::UdevBroadcaster> broadcaster;
-    std::unique_ptr<EventPipeline> pipeline;
-};
-
-// Returns false (with the reason logged) when the udev side cannot be set up.
-bool start_udev(const DaemonOptions& o, const Platform& platform, MachineState& state,
-                FuseServer& server, EventLog* event_log, const std::string& mountpoint,
-                EmulatedUdev& out) {
-    if (o.rules_dirs.empty() && !o.udev_netns) return true;
-    udev::RuleSet rules = udev::load_rules(o.rules_dirs);
-    for (const auto& e : rules.errors())
-        spdlog::error("{}:{}: {}", e.file, e.line, e.message);
-    spdlog::info("udev rules: {} rule lines from {} director{}", rules.rule_lines(),
-                 o.rules_dirs.size(), o.rules_dirs.size() == 1 ? "y" : "ies");
-    if (o.udev_netns) {
-        try {
-            out.netns = std::make_unique<sandbox::PrivateNetns>(*o.udev_netns);
-            out.broadcaster = std::make_unique<sandbox::UdevBroadcaster>(*out.netns);
-        } catch (const std::exception& e) {
-            spdlog::error("--udev-netns {}: {}", *o.udev_netns, e.what());
-            return false;
-        }
-    }
-    EventPipeline::Settings settings{mountpoint, std::chrono::milliseconds(o.run_timeout_ms),
-                                     platform};
-    // udevd kills a worker that outlives its event timeout, which interrupts the worker's
-    // sysfs write: an ATTR write of `offline` that keeps migrating ends the same way.
-    const int64_t max_wait_ms = o.run_timeout_ms;
-    out.pipeline = std::make_unique<EventPipeline>(
-        state,
-        [&server, max_wait_ms](uint64_t ino, std::string_view data) {
-            return server.write_file(ino, data, max_wait_ms);
-        },
-        std::move(rules), settings);
-    if (auto* b = out.broadcaster.get())
-        out.pipeline->add_sink([b](const ProcessedEvent& p) {
-            if (const std::string why = b->send(p.properties); !why.empty())
-                spdlog::warn("udev broadcast of {} SEQNUM={}: {}", p.uevent.devpath,
-                             p.uevent.seqnum, why);
-        });
-    if (event_log)
-        out.pipeline->add_sink([event_log](const ProcessedEvent& p) { event_log->append_udev(p); });
-    out.pipeline->start();
-    return true;
+EmulatedUdev::Settings udev_settings(const DaemonOptions& o, const Platform& platform,
+                                     const std::string& mountpoint) {
+    return EmulatedUdev::Settings{
+        o.rules_dirs, o.udev_netns,
+        EventPipeline::Settings{mountpoint, std::chrono::milliseconds(o.run_timeout_ms), platform}};
 }
 
 // The D-Bus API: always on the private socket in the runtime directory, on a bus if asked.
-// Load for the bus: a state file of this configuration replaces the running machine. SEQNUMs
-// never go back, whatever the file says.
-int load_state(const std::string& file, const hotplug::MachineSpec& spec, MachineState& state,
-               std::string& why) {
-    std::ifstream in(file);
-    if (!in) {
-        const int e = errno ? errno : EIO;
-        why = file + ": " + std::strerror(e);
-        return -e;
-    }
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto decoded = state::decode(text, file);
-    if (auto* err = std::get_if<state::StateError>(&decoded)) {
-        why = err->message();
-        return -EINVAL;
-    }
-    auto& snapshot = std::get<hotplug::MachineSnapshot>(decoded);
-    snapshot.seqnum = std::max(snapshot.seqnum, state.read([](const hotplug::Machine& m,
-                                                               const fsmodel::Tree&) {
-        return m.last_seqnum();
-    }));
-    auto restored = hotplug::Machine::restore(spec, snapshot);
-    if (!restored) {
-        const hotplug::Error& e = restored.error();
-        why = file + ": " + (e.field.empty() ? "" : e.field + ": ") + e.message;
-        return -EINVAL;
-    }
-    state.replace(std::move(restored.value()));  // the listeners, the mount too, are told
-    return 0;
-}
-
-std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, const hotplug::MachineSpec& spec,
-                                           MachineState& state, FuseServer& server,
+std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, MachineState& state,
                                            const std::string& mountpoint) {
     const std::filesystem::path dir =
         o.runtime_dir ? std::filesystem::path(*o.runtime_dir)
                       : std::filesystem::path(mountpoint).parent_path();
     if (o.runtime_dir) mkdir(dir.c_str(), 0755);  // one level, like systemd's RuntimeDirectory=
-    bus::Backend backend{state,
-                         [&server](uint64_t ino, std::string_view data) {
-                             return server.write_file(ino, data, bus::kMaxOfflineWaitMs);
-                         },
-                         [&server](const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
-                             return server.apply(op);
-                         },
-                         [&state](const std::string& file) {
-                             return state::write_atomically(file, state::encode(state.snapshot()));
-                         },
-                         [&spec, &state](const std::string& file, std::string& why) {
-                             return load_state(file, spec, state, why);
-                         }};
     const std::string socket = (dir / "bus").string();
     try {
-        auto service = std::make_unique<bus::BusService>(std::move(backend),
+        auto service = std::make_unique<bus::BusService>(bus::Backend{state, {}},
                                                          bus::BusService::Options{o.bus, socket});
         service->start();
         return service;
@@ -200,11 +111,24 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, const hotplug
     }
 }
 
+// Once the mount answers: the pid file, systemd, and the parent of a daemon that detaches.
+void announce_ready(const DaemonOptions& o, int ready_fd, DaemonLog& log) {
+    if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
+    sd_notify(0, "READY=1");  // a no-op unless systemd (Type=notify) started us
+    if (ready_fd >= 0) {
+        log.detached();
+        detach_stdio();
+        const char ok = 'R';
+        if (write(ready_fd, &ok, 1) != 1) spdlog::warn("could not report readiness");
+        close(ready_fd);
+    }
+}
+
 int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::MachineSpec& spec,
           const Platform& platform, const std::string& mountpoint, DaemonLog& log) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     if (ready_fd >= 0) log.forked();
-    MachineState state(std::move(machine), realtime_ns(),
+    MachineState state(spec, std::move(machine), realtime_ns(),
                        o.fast ? fsmodel::ChangingFiles::CachedContent
                               : fsmodel::ChangingFiles::LikeSysfs);
     if (o.state_file)
@@ -222,27 +146,23 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
     fuse_options.allow_other = o.allow_other;
     fuse_options.fast = o.fast;
     fuse_options.debug = o.fuse_debug;
-    FuseServer server(state, fuse_options);
-    EmulatedUdev emulated;
-    if (!start_udev(o, platform, state, server, event_log.get(), mountpoint, emulated)) return 1;
-    std::unique_ptr<bus::BusService> bus_service = start_bus(o, spec, state, server, mountpoint);
-    if (!bus_service) return 1;
+    FuseServer server(state, fuse_options);  // the first listener: the kernel's caches
     if (event_log) state.subscribe(*event_log);
-    if (emulated.pipeline) state.subscribe(*emulated.pipeline);
+    std::unique_ptr<EmulatedUdev> udev;
+    try {
+        udev = EmulatedUdev::start(udev_settings(o, platform, mountpoint), state, event_log.get());
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    }
+    std::unique_ptr<bus::BusService> bus_service = start_bus(o, state, mountpoint);
+    if (!bus_service) return 1;
     state.subscribe(*bus_service);
-    const int rc = server.run(mountpoint, [&] {
-        if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
-        sd_notify(0, "READY=1");  // a no-op unless systemd (Type=notify) started us
-        if (ready_fd >= 0) {
-            log.detached();
-            detach_stdio();
-            const char ok = 'R';
-            if (write(ready_fd, &ok, 1) != 1) spdlog::warn("could not report readiness");
-            close(ready_fd);
-        }
-    });
+    const int rc = server.run(mountpoint, std::bind_front(announce_ready, std::cref(o), ready_fd,
+                                                          std::ref(log)));
+    state.stop_waiting();  // a D-Bus method or a rule still waiting for an offline ends now
     bus_service->stop();
-    if (emulated.pipeline) emulated.pipeline->stop();
+    if (udev) udev->stop();
     if (o.pid_file) unlink(o.pid_file->c_str());
     return rc;
 }

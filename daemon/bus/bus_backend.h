@@ -1,5 +1,5 @@
-// What the D-Bus objects operate on: the machine, and the two ways to change it that keep the
-// kernel's caches of the mount exact (a write to a file of the tree, or a model operation).
+// What the D-Bus objects operate on: the machine's owner, and the ways methods change it (a
+// write to a file of the tree, a model operation, a saved state).
 #pragma once
 
 #include <systemd/sd-bus.h>
@@ -32,28 +32,27 @@ struct MethodResult {
     }
 };
 
+// What the methods change the machine through: its one owner, MachineState.
 struct Backend {
     MachineState& state;
-    // One write() to the file at `path` (relative to the sysfs root): bytes or -errno.
-    std::function<long(uint64_t ino, std::string_view data)> write_file;
-    // A model operation: 0 or -errno.
-    std::function<long(const std::function<hotplug::Outcome(hotplug::Machine&)>& op)> apply;
-
-    // Writes the machine's state to a file (docs/state.md): "" or why it failed.
-    std::function<std::string(const std::string& file)> save;
-    // Replaces the machine by the state in a file: 0, or -errno with `why` set.
-    std::function<int(const std::string& file, std::string& why)> load;
 
     // Runs `work` off the bus thread, in call order, and replies when it is done: for methods
     // that may wait (an offline that migrates slowly). Returns what the handler returns.
     // Set by BusService.
     std::function<int(sd_bus_message* m, std::function<MethodResult()> work)> defer;
 
-    // Writes `data` to the file at `path`; -ENOENT when it does not exist.
-    long write_path(const std::string& path, std::string_view data) const {
-        const auto ino = state.resolve(path);
-        return ino ? write_file(*ino, data) : -ENOENT;
-    }
+    // One write() to a file of the tree: bytes or -errno. A slow offline is interrupted after
+    // kMaxOfflineWaitMs.
+    long write_file(uint64_t ino, std::string_view data) const;
+    // Writes `data` to the file at `path` (relative to the sysfs root); -ENOENT when it does
+    // not exist.
+    long write_path(const std::string& path, std::string_view data) const;
+    // A model operation: 0 or -errno.
+    long apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op) const;
+    // Writes the machine's state to a file (docs/state.md): "" or why it failed.
+    std::string save(const std::string& file) const;
+    // Brings the machine to the state in a file: 0, or -errno with `why` set.
+    int load(const std::string& file, std::string& why) const;
 };
 
 }  // namespace hotplugfs::bus

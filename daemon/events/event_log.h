@@ -19,7 +19,7 @@
 
 namespace hotplugfs {
 
-class EventLog : public ChangeListener {
+class EventLog : public ChangeListener, public EventSink {
   public:
     // Opens (creating, appending) `path`; throws std::runtime_error naming the file on failure.
     explicit EventLog(const std::string& path);
@@ -29,6 +29,7 @@ class EventLog : public ChangeListener {
     void on_events(const std::vector<hotplug::Uevent>& events, EventTime when) override {
         append_kernel(events, when.realtime_ns, when.monotonic_us);
     }
+    void on_processed(const ProcessedEvent& event) override { append_udev(event); }
 
   private:
     void write_line(const std::string& line);

@@ -64,12 +64,11 @@ std::vector<std::string> split_udev_command(const std::string& command) {
     return argv;
 }
 
-EventPipeline::EventPipeline(MachineState& state, TreeDevice::Writer writer, udev::RuleSet rules,
-                             Settings settings)
+EventPipeline::EventPipeline(MachineState& state, udev::RuleSet rules, Settings settings)
     : rules_(std::move(rules)),
       settings_(std::move(settings)),
       device_(
-          state, std::move(writer),
+          state, settings_.run_timeout,
           [this](const auto& argv, const auto& env) { return run_program(argv, env); },
           settings_.platform),
       cancel_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
@@ -101,7 +100,7 @@ void EventPipeline::submit(const std::vector<hotplug::Uevent>& events, int64_t r
 
 void EventPipeline::deliver(ProcessedEvent& event) {
     const ProcessedEvent done = process(std::move(event));
-    for (const auto& sink : sinks_) sink(done);
+    for (EventSink* sink : sinks_) sink->on_processed(done);
 }
 
 ProcessedEvent EventPipeline::process(ProcessedEvent event) {

@@ -27,15 +27,12 @@ class EventPipeline : public ChangeListener {
         std::chrono::milliseconds run_timeout{180000};  // udev's default event timeout
         Platform platform;
     };
-    using Sink = std::function<void(const ProcessedEvent&)>;  // log, broadcast
-
-    EventPipeline(MachineState& state, TreeDevice::Writer writer, udev::RuleSet rules,
-                  Settings settings);
+    EventPipeline(MachineState& state, udev::RuleSet rules, Settings settings);
     ~EventPipeline();
     EventPipeline(const EventPipeline&) = delete;
     EventPipeline& operator=(const EventPipeline&) = delete;
 
-    void add_sink(Sink sink) { sinks_.push_back(std::move(sink)); }  // before start()
+    void add_sink(EventSink& sink) { sinks_.push_back(&sink); }  // before start()
     void start();
     // Kills a RUN or PROGRAM still running, finishes the event in progress, drops the rest.
     void stop();
@@ -59,7 +56,7 @@ class EventPipeline : public ChangeListener {
     udev::RuleSet rules_;
     Settings settings_;
     TreeDevice device_;
-    std::vector<Sink> sinks_;   // set before start()
+    std::vector<EventSink*> sinks_;  // set before start()
     sandbox::UniqueFd cancel_;  // an eventfd: readable once stop() began
 
     WorkQueue<ProcessedEvent> events_{[this](ProcessedEvent& e) { deliver(e); }};  // in SEQNUM order

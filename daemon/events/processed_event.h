@@ -31,4 +31,14 @@ struct ProcessedEvent {
     std::vector<std::string> log;
 };
 
+// Where an event goes once the emulated udev is done with it (the event log, the libudev
+// broadcast). Called off the operation lock, in SEQNUM order, from one thread.
+class EventSink {
+  public:
+    virtual void on_processed(const ProcessedEvent& event) = 0;
+
+  protected:
+    ~EventSink() = default;
+};
+
 }  // namespace hotplugfs

@@ -36,9 +36,10 @@ std::string_view udev_arch_name(hotplug::Arch arch) {
     return "";
 }
 
-TreeDevice::TreeDevice(const MachineState& state, Writer writer, Runner runner, Platform platform)
+TreeDevice::TreeDevice(MachineState& state, std::chrono::milliseconds max_write_wait,
+                       Runner runner, Platform platform)
     : state_(state),
-      writer_(std::move(writer)),
+      max_write_wait_(max_write_wait),
       runner_(std::move(runner)),
       platform_(std::move(platform)) {}
 
@@ -66,7 +67,8 @@ int TreeDevice::write_attr(const std::string& devpath, const std::string& attr,
                            const std::string& value) {
     const auto ino = resolve(devpath, attr);
     if (!ino) return ENOENT;
-    const long r = writer_(*ino, value);
+    const long r =
+        state_.write_file(*ino, value, state_.unattended(max_write_wait_.count())).result;
     return r < 0 ? static_cast<int>(-r) : 0;
 }
 

@@ -1,8 +1,9 @@
 // TreeDevice: the emulated sysfs as udev rules see it. Attribute reads come from the tree,
-// attribute writes go through the same path as a write() to the mount, TEST of a /sys path
+// attribute writes go to the model's owner as a write() to the mount does, TEST of a /sys path
 // asks the tree, and CONST answers what the machine's configuration declares.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -24,11 +25,13 @@ std::string_view udev_arch_name(hotplug::Arch arch);
 
 class TreeDevice final : public udev::DeviceAccess {
   public:
-    using Writer = std::function<long(uint64_t ino, std::string_view data)>;  // bytes or -errno
     using Runner = std::function<udev::ProgramResult(const std::vector<std::string>& argv,
                                                      const udev::Properties& env)>;
 
-    TreeDevice(const MachineState& state, Writer writer, Runner runner, Platform platform);
+    // udevd kills a worker that outlives its event timeout, which interrupts the worker's sysfs
+    // write: an ATTR write of `offline` that keeps migrating past `max_write_wait` ends so.
+    TreeDevice(MachineState& state, std::chrono::milliseconds max_write_wait, Runner runner,
+               Platform platform);
 
     std::optional<std::string> read_attr(const std::string& devpath,
                                          const std::string& attr) override;
@@ -46,8 +49,8 @@ class TreeDevice final : public udev::DeviceAccess {
     std::optional<uint64_t> resolve(const std::string& devpath, std::string_view rel) const;
     std::string link_name(const std::string& devpath, std::string_view link) const;
 
-    const MachineState& state_;
-    Writer writer_;
+    MachineState& state_;
+    std::chrono::milliseconds max_write_wait_;
     Runner runner_;
     Platform platform_;
 };

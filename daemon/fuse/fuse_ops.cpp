@@ -256,10 +256,9 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
     MachineState::WriteResult r;
     {
         RequestInterrupt interrupt(req, s);
-        auto publish = [&](const fsmodel::Invalidations& inval) { s.publish_pending(ino, inval); };
         // A write waits (for another operation, a slow offline, the disk) off the reading
         // thread, so that reads go on meanwhile.
-        MachineState::Waiter waiter{publish, [&](int64_t ms) { return interrupt.wait(ms); },
+        MachineState::Waiter waiter{[&](int64_t ms) { return interrupt.wait(ms); },
                                     &SessionLoop::step_aside};
         r = s.state().write_file(ino, std::string_view(buf, size), waiter);
     }

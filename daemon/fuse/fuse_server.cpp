@@ -3,8 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <algorithm>
-#include <chrono>
 #include <thread>
 
 #include "fuse/fuse_ops.h"
@@ -57,41 +55,11 @@ int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t of
     return 0;
 }
 
-void FuseServer::publish_pending(uint64_t ino, const fsmodel::Invalidations& inval) {
-    notifier_.apply(inval);
-    // While an offline migrates, the kernel keeps the writer's own bytes in the file's cached
-    // page and ignores new sizes until the write returns: put the true content (going-offline)
-    // there so other readers see it. The exact mode bypasses the cache.
-    if (!options_.fast) return;
+void FuseServer::on_write_pending(uint64_t ino) {
+    if (!options_.fast) return;  // the exact mode bypasses the page cache
     std::string content;
     if (state_.read([&](const auto& m, const auto& t) { return t.read(m, ino, content); }) == 0)
-        store_async(ino, std::move(content));
-}
-
-// Nobody can interrupt an internal caller: it waits a slow offline out, or until shutdown.
-bool FuseServer::wait_internal(int64_t ms) const {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!stopping()) {
-        if (ms >= 0 && std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(ms >= 0 ? std::min<int64_t>(ms, 20) : 20));
-    }
-    return true;
-}
-
-long FuseServer::write_file(uint64_t ino, std::string_view data, int64_t max_wait_ms) {
-    auto publish = [&](const fsmodel::Invalidations& inval) { publish_pending(ino, inval); };
-    auto wait = [&](int64_t ms) {
-        if (max_wait_ms < 0 || (ms >= 0 && ms <= max_wait_ms)) return wait_internal(ms);
-        wait_internal(max_wait_ms);
-        return true;
-    };
-    return state_.write_file(ino, data, MachineState::Waiter{publish, wait}).result;
-}
-
-long FuseServer::apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op) {
-    auto publish = [&](const fsmodel::Invalidations& inval) { notifier_.apply(inval); };
-    auto wait = [&](int64_t ms) { return wait_internal(ms); };
-    return state_.apply(op, MachineState::Waiter{publish, wait}).result;
+        notifier_.store_async(ino, std::move(content));
 }
 
 bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited(se_) != 0; }

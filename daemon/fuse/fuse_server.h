@@ -45,21 +45,10 @@ public:
     // Every change of the model, wherever it came from, reaches the kernel's caches here.
     void on_invalidations(const fsmodel::Invalidations& inval) override { notifier_.apply(inval); }
     void on_events(const std::vector<hotplug::Uevent>&, EventTime) override {}
-    void store_async(uint64_t ino, std::string content) {
-        notifier_.store_async(ino, std::move(content));
-    }
-
-    // One write() from inside the daemon (udev rules, the control plane), with the same
-    // cache upkeep as a write through the mount. Returns bytes consumed or -errno.
-    // A caller nobody can signal may bound the wait for a slow offline: past max_wait_ms
-    // (-1: no bound) the offline is interrupted as a signal would (EINTR, the block online).
-    long write_file(uint64_t ino, std::string_view data, int64_t max_wait_ms = -1);
-    // A model operation from inside the daemon (the control plane), with the same cache upkeep.
-    // Returns 0 or -errno.
-    long apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op);
-
-    // Makes the intermediate state of a slow write to `ino` (going-offline) visible.
-    void publish_pending(uint64_t ino, const fsmodel::Invalidations& inval);
+    // While an offline migrates, the kernel keeps the writer's own bytes in the file's cached
+    // page and ignores new sizes until the write returns (the page-cache mode): the true content
+    // (going-offline) goes there so that other readers see it.
+    void on_write_pending(uint64_t ino) override;
 
     // Called after a READDIR's reply: must not throw (the request is answered already). A
     // listing it cannot queue stays uncached, which costs only speed.
@@ -89,8 +78,6 @@ public:
     const FuseOptions& options() const { return options_; }
 
 private:
-    bool wait_internal(int64_t ms) const;
-
     MachineState& state_;
     FuseOptions options_;
     KnownInodes known_;

@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <time.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace hotplugfs {
 
 int64_t monotonic_us() {
@@ -17,9 +20,34 @@ int64_t realtime_ns() {
     return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-MachineState::MachineState(hotplug::Machine machine, int64_t boot_ns,
+MachineState::MachineState(hotplug::MachineSpec spec, hotplug::Machine machine, int64_t boot_ns,
                            fsmodel::ChangingFiles changing)
-    : machine_(std::move(machine)), tree_(fsmodel::sysfs_root(), boot_ns, changing) {}
+    : spec_(std::move(spec)),
+      machine_(std::move(machine)),
+      tree_(fsmodel::sysfs_root(), boot_ns, changing) {}
+
+bool MachineState::sleep_unattended(int64_t ms) {
+    std::unique_lock lock(stop_mu_);
+    if (ms < 0) {
+        stop_cv_.wait(lock, [&] { return stopping_; });
+        return true;
+    }
+    return stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
+}
+
+MachineState::Waiter MachineState::unattended(int64_t max_wait_ms) {
+    return Waiter{[this, max_wait_ms](int64_t ms) {
+        if (max_wait_ms < 0 || (ms >= 0 && ms <= max_wait_ms)) return sleep_unattended(ms);
+        sleep_unattended(max_wait_ms);
+        return true;  // waited as long as it may: interrupted
+    }};
+}
+
+void MachineState::stop_waiting() {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+    stop_cv_.notify_all();
+}
 
 void MachineState::finish(WriteResult& r) {
     tree_.refresh(machine_, r.outcome.changes, realtime_ns(), r.invalidations);
@@ -62,13 +90,22 @@ std::unique_lock<std::mutex> MachineState::lock_operation(const Waiter& waiter) 
     return lock;
 }
 
-void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
+void MachineState::publish_pending(const fsmodel::Invalidations& inval,
+                                   std::optional<uint64_t> written) {
+    if (!inval.inodes.empty() || !inval.removed_entries.empty())
+        for (ChangeListener* l : listeners_) l->on_invalidations(inval);
+    if (written)
+        for (ChangeListener* l : listeners_) l->on_write_pending(*written);
+}
+
+void MachineState::settle_pending(WriteResult& r, const Waiter& waiter,
+                                  std::optional<uint64_t> written) {
     if (!r.outcome.pending_offline_ms) return;
     if (waiter.may_block) waiter.may_block();
     const int64_t ms = *r.outcome.pending_offline_ms;
     const uint64_t block = r.outcome.pending_block;
     r.outcome.pending_offline_ms.reset();
-    waiter.publish(r.invalidations);  // readers see going-offline while we wait
+    publish_pending(r.invalidations, written);  // readers see going-offline while we wait
     r.invalidations = {};
     const bool interrupted = waiter.wait(ms);
     std::unique_lock lock(data_);
@@ -94,7 +131,7 @@ MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_vie
         r.result = tree_.write(machine_, ino, data, r.outcome);
         finish(r);
     }
-    settle_pending(r, waiter);
+    settle_pending(r, waiter, ino);
     if (r.result > 0) {
         // The writer's bytes may sit in the page cache even when nothing changed.
         std::unique_lock lock(data_);
@@ -105,13 +142,20 @@ MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_vie
     return r;
 }
 
-MachineState::WriteResult MachineState::replace(hotplug::Machine next) {
+MachineState::WriteResult MachineState::restore(hotplug::MachineSnapshot snap) {
     std::lock_guard op(op_);
     WriteResult r;
+    snap.seqnum = std::max(snap.seqnum, machine_.last_seqnum());  // op_ held: no new ones
+    auto next = hotplug::Machine::restore(spec_, snap);
+    if (!next) {
+        r.outcome.error = next.error();
+        r.result = -r.outcome.error.code;
+        return r;
+    }
     {
         std::unique_lock lock(data_);
-        r.outcome.changes = next.changes_since(machine_);
-        machine_ = std::move(next);
+        r.outcome.changes = next.value().changes_since(machine_);
+        machine_ = std::move(next.value());
         finish(r);
     }
     persist(r);

@@ -50,11 +50,11 @@ struct TempFile {
     }
 };
 
-// nullopt with `missing` set when the file does not exist; an error for other failures.
-std::optional<std::string> read_file(const std::string& path, bool& missing, std::string& why) {
+// nullopt with `error` set to the errno (ENOENT: the file does not exist) and `why` on failure.
+std::optional<std::string> read_file(const std::string& path, int& error, std::string& why) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    missing = !fd && errno == ENOENT;
     if (!fd) {
+        error = errno;
         why = errno_text("cannot open");
         return std::nullopt;
     }
@@ -64,6 +64,7 @@ std::optional<std::string> read_file(const std::string& path, bool& missing, std
         const ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
+            error = errno;
             why = errno_text("cannot read");
             return std::nullopt;
         }
@@ -132,10 +133,10 @@ std::string write_atomically(const std::string& path, std::string_view text) {
 std::variant<hotplug::Machine, StateError> open(const std::string& path,
                                                 const hotplug::MachineSpec& spec,
                                                 hotplug::Machine built) {
-    bool missing = false;
+    int error = 0;
     std::string why;
-    const auto text = read_file(path, missing, why);
-    if (!text && !missing) return StateError{path, "", why};
+    const auto text = read_file(path, error, why);
+    if (!text && error != ENOENT) return StateError{path, "", why};
     remove_leftovers(path);
     if (!text) {
         // A first start: the configuration's machine, and the file from now on.
@@ -152,6 +153,14 @@ std::variant<hotplug::Machine, StateError> open(const std::string& path,
                           e.message + " (the state does not fit the configured machine)"};
     }
     return std::move(restored.value());
+}
+
+std::variant<hotplug::MachineSnapshot, StateError> read(const std::string& path) {
+    int error = 0;
+    std::string why;
+    const auto text = read_file(path, error, why);
+    if (!text) return StateError{path, "", why, error};
+    return decode(*text, path);
 }
 
 std::function<void(const hotplug::MachineSnapshot&)> persister(std::string path,

@@ -2,6 +2,7 @@
 // versioned JSON, written atomically after every change and restored on start.
 #pragma once
 
+#include <cerrno>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@ struct StateError {
     std::string file;
     std::string json_path;  // JSON Pointer, "line L, column C" for syntax errors, or empty
     std::string reason;
+    int code = EINVAL;  // the errno to report: EINVAL for the content, else why it was unreadable
 
     // One line: "<file>: <json_path>: <reason>" (or "<file>: <reason>" without a path).
     std::string message() const;
@@ -42,6 +44,9 @@ std::string write_atomically(const std::string& path, std::string_view text);
 std::variant<hotplug::Machine, StateError> open(const std::string& path,
                                                 const hotplug::MachineSpec& spec,
                                                 hotplug::Machine built);
+
+// A saved state to load into a running machine (D-Bus Load): `path` read and decoded.
+std::variant<hotplug::MachineSnapshot, StateError> read(const std::string& path);
 
 // A persistence hook for MachineState: writes each snapshot that differs from the last one
 // written (`current` is what the file holds now). Failures are logged, never thrown.

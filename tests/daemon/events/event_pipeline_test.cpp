@@ -20,24 +20,13 @@ class Harness {
   public:
     explicit Harness(const std::string& rules_text,
                      hotplug::MachineSpec spec = hotplug::default_machine_spec())
-        : state_(std::move(*hotplug::Machine::build(spec)), 0) {
+        : state_(spec, std::move(*hotplug::Machine::build(spec)), 0) {
         udev::RuleSet rules;
         rules.add_file("test.rules", rules_text);
         REQUIRE(rules.errors().empty());
         pipeline_ = std::make_unique<EventPipeline>(
-            state_,
-            [this](uint64_t ino, std::string_view data) {
-                auto r = state_.write_file(
-                    ino, data,
-                    MachineState::Waiter{[](const auto&) {}, [](int64_t) { return false; }});
-                return r.result;
-            },
-            std::move(rules), EventPipeline::Settings{"", std::chrono::seconds(10), {}});
-        pipeline_->add_sink([this](const ProcessedEvent& p) {
-            std::lock_guard lock(mu_);
-            done_.push_back(p);
-            cv_.notify_all();
-        });
+            state_, std::move(rules), EventPipeline::Settings{"", std::chrono::seconds(10), {}});
+        pipeline_->add_sink(collector_);
         state_.subscribe(*pipeline_);
         pipeline_->start();
     }
@@ -48,8 +37,7 @@ class Harness {
         const auto ino = state_.resolve(path);
         REQUIRE(ino);
         return state_
-            .write_file(*ino, data,
-                        MachineState::Waiter{[](const auto&) {}, [](int64_t) { return false; }})
+            .write_file(*ino, data, MachineState::Waiter{[](int64_t) { return false; }})
             .result;
     }
     std::string read(const std::string& path) {
@@ -59,18 +47,29 @@ class Harness {
         state_.read([&](const auto& m, const auto& t) { return t.read(m, *ino, out); });
         return out;
     }
-    std::vector<ProcessedEvent> wait_for(size_t n) {
-        std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::seconds(10), [&] { return done_.size() >= n; });
-        return done_;
-    }
+    std::vector<ProcessedEvent> wait_for(size_t n) { return collector_.wait_for(n); }
 
   private:
+    // What the pipeline delivered, in order.
+    struct Collector final : EventSink {
+        void on_processed(const ProcessedEvent& p) override {
+            std::lock_guard lock(mu);
+            done.push_back(p);
+            cv.notify_all();
+        }
+        std::vector<ProcessedEvent> wait_for(size_t n) {
+            std::unique_lock lock(mu);
+            cv.wait_for(lock, std::chrono::seconds(10), [&] { return done.size() >= n; });
+            return done;
+        }
+        std::mutex mu;
+        std::condition_variable cv;
+        std::vector<ProcessedEvent> done;
+    };
+
+    Collector collector_;  // outlives the pipeline, which delivers to it
     MachineState state_;
     std::unique_ptr<EventPipeline> pipeline_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::vector<ProcessedEvent> done_;
 };
 
 constexpr const char* kMem = "devices/system/memory/";

@@ -20,8 +20,13 @@ hotplug::Machine default_machine() {
     return std::move(*hotplug::Machine::build(hotplug::default_machine_spec()));
 }
 
+const hotplug::MachineSpec& default_spec() {
+    static const hotplug::MachineSpec spec = hotplug::default_machine_spec();
+    return spec;
+}
+
 MachineState::Waiter plain_waiter(std::atomic<int>* may_block = nullptr) {
-    MachineState::Waiter w{[](const auto&) {}, [](int64_t) { return false; }};
+    MachineState::Waiter w{[](int64_t) { return false; }};
     if (may_block) w.may_block = [may_block] { ++*may_block; };
     return w;
 }
@@ -35,7 +40,7 @@ uint64_t ino(const MachineState& s, const char* path) {
 }  // namespace
 
 TEST_CASE("MachineState: a write changes the model and reaches every hook once") {
-    MachineState s(default_machine(), 0, fsmodel::ChangingFiles::LikeSysfs);
+    MachineState s(default_spec(), default_machine(), 0, fsmodel::ChangingFiles::LikeSysfs);
     struct Recorder : ChangeListener {
         std::vector<std::string> events;
         int changed = 0;
@@ -68,17 +73,16 @@ TEST_CASE("MachineState: a write changes the model and reaches every hook once")
     CHECK(persisted == 1);
 }
 
-TEST_CASE("MachineState: replace refreshes what differs, devices included") {
-    MachineState s(default_machine(), 0);
+TEST_CASE("MachineState: restore refreshes what differs, devices included") {
+    MachineState s(default_spec(), default_machine(), 0);
     const auto saved = s.snapshot();
     hotplug::NewDevice d;
     d.name = "dimm0";
     d.size = 1ull << 30;
     auto r = s.apply([&](hotplug::Machine& m) { return m.create_device(d); }, plain_waiter());
     REQUIRE(r.result == 0);
-    auto restored = hotplug::Machine::restore(hotplug::default_machine_spec(), saved);
-    REQUIRE(restored);
-    r = s.replace(std::move(restored.value()));
+    r = s.restore(saved);
+    REQUIRE(r.result == 0);
     bool removed_dimm = false;
     for (const auto& e : r.invalidations.removed_entries) removed_dimm |= e.name == "dimm0";
     CHECK(removed_dimm);
@@ -86,7 +90,7 @@ TEST_CASE("MachineState: replace refreshes what differs, devices included") {
 }
 
 TEST_CASE("MachineState: a write waiting for another operation says it may block first") {
-    MachineState s(default_machine(), 0);
+    MachineState s(default_spec(), default_machine(), 0);
     const uint64_t state = ino(s, "devices/system/memory/memory72/state");
     std::atomic<int> may_block{0};
     // Uncontended: nothing to wait for (no persist hook either).
@@ -107,4 +111,94 @@ TEST_CASE("MachineState: a write waiting for another operation says it may block
     may_block = 0;
     CHECK(s.write_file(state, "online", plain_waiter(&may_block)).result == 6);
     CHECK(may_block == 1);
+}
+
+namespace {
+
+// The default machine with a migration that never finishes on block 50 and one of 50 ms on 35.
+hotplug::MachineSpec slow_spec() {
+    hotplug::MachineSpec spec = hotplug::default_machine_spec();
+    spec.block_faults = {hotplug::BlockFaultSpec{50, -1, false},
+                         hotplug::BlockFaultSpec{35, 50, false}};
+    return spec;
+}
+
+std::string read_file(const MachineState& s, const char* path) {
+    const uint64_t i = ino(s, path);
+    std::string out;
+    s.read([&](const auto& m, const auto& t) { return t.read(m, i, out); });
+    return out;
+}
+
+// Records what reaches the listeners while a write waits.
+struct PendingRecorder : ChangeListener {
+    const MachineState* state = nullptr;
+    std::vector<std::string> pending;  // the written file's content when it became pending
+    void on_events(const std::vector<hotplug::Uevent>&, EventTime) override {}
+    void on_write_pending(uint64_t ino) override {
+        std::string content;
+        state->read([&](const auto& m, const auto& t) { return t.read(m, ino, content); });
+        pending.push_back(content);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("MachineState: an unattended write waits a slow offline out, up to its bound") {
+    MachineState s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0);
+    PendingRecorder rec;
+    rec.state = &s;
+    s.subscribe(rec);
+    // 50 ms is within a 5 s bound: the offline completes.
+    const uint64_t b35 = ino(s, "devices/system/memory/memory35/state");
+    CHECK(s.write_file(b35, "offline", s.unattended(5000)).result == 7);
+    CHECK(read_file(s, "devices/system/memory/memory35/state") == "offline\n");
+    // The listeners saw the intermediate state of the written file while it waited.
+    CHECK(rec.pending == std::vector<std::string>{"going-offline\n"});
+    // Never finishing, past a 100 ms bound: interrupted as by a signal, the block online again.
+    const uint64_t b50 = ino(s, "devices/system/memory/memory50/state");
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(s.write_file(b50, "offline", s.unattended(100)).result == -EINTR);
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(100));
+    CHECK(read_file(s, "devices/system/memory/memory50/state") == "online\n");
+}
+
+TEST_CASE("MachineState: stop_waiting ends an unbounded unattended wait") {
+    MachineState s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0);
+    const uint64_t b50 = ino(s, "devices/system/memory/memory50/state");
+    std::atomic<long> result{0};
+    std::thread writer([&] { result = s.write_file(b50, "offline", s.unattended()).result; });
+    for (int i = 0; i < 500 && read_file(s, "devices/system/memory/memory50/state") !=
+                                   "going-offline\n";
+         ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(read_file(s, "devices/system/memory/memory50/state") == "going-offline\n");
+    s.stop_waiting();
+    writer.join();
+    CHECK(result == -EINTR);
+    CHECK(read_file(s, "devices/system/memory/memory50/state") == "online\n");
+    // Once stopped, a wait ends at once.
+    CHECK(s.write_file(b50, "offline", s.unattended()).result == -EINTR);
+}
+
+TEST_CASE("MachineState: restore never takes SEQNUMs back and refuses what does not fit") {
+    MachineState s(default_spec(), default_machine(), 0);
+    const auto saved = s.snapshot();  // SEQNUM 0
+    const uint64_t state = ino(s, "devices/system/memory/memory72/state");
+    REQUIRE(s.write_file(state, "online", plain_waiter()).result == 6);
+    const uint64_t seqnum = s.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
+        return m.last_seqnum();
+    });
+    REQUIRE(seqnum > 0);
+    REQUIRE(s.restore(saved).result == 0);
+    CHECK(read_file(s, "devices/system/memory/memory72/state") == "offline\n");
+    CHECK(s.snapshot().seqnum == seqnum);
+    // A snapshot of another block size: EINVAL naming the field, the machine unchanged.
+    REQUIRE(s.write_file(state, "online", plain_waiter()).result == 6);
+    auto other = saved;
+    other.block_size *= 2;
+    const auto r = s.restore(other);
+    CHECK(r.result == -EINVAL);
+    CHECK_FALSE(r.outcome.error.field.empty());
+    CHECK(read_file(s, "devices/system/memory/memory72/state") == "online\n");
 }
