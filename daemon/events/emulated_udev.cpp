@@ -35,7 +35,9 @@ std::unique_ptr<EmulatedUdev> EmulatedUdev::start(const Settings& settings, Mach
     return udev;
 }
 
-EmulatedUdev::~EmulatedUdev() { stop(); }
+EmulatedUdev::~EmulatedUdev() {
+    stop();
+}
 
 void EmulatedUdev::stop() {
     if (pipeline_) pipeline_->stop();

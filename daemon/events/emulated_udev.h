@@ -43,7 +43,6 @@ class EmulatedUdev final : public EventSink {
     explicit EmulatedUdev(Key) {}
 
   private:
-
     std::unique_ptr<sandbox::PrivateNetns> netns_;
     std::unique_ptr<sandbox::UdevBroadcaster> broadcaster_;
     std::unique_ptr<EventPipeline> pipeline_;
