@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 namespace hotplugfs {
 
@@ -58,26 +59,40 @@ hotplug::MachineSnapshot MachineState::snapshot() const {
     return machine_.snapshot();
 }
 
+namespace {
+
 // An operation that failed without events or changes left the model as it was (the model
-// guarantees it), so only the others pay for a snapshot.
-void MachineState::persist(const WriteResult& r, const Waiter* waiter) {
-    if (r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty()) return;
-    if (persist_hook_ && waiter && waiter->may_block) waiter->may_block();  // disk I/O
-    if (persist_hook_) persist_hook_(snapshot());
+// guarantees it): nothing to persist or to tell.
+bool changed(const MachineState::WriteResult& r) {
+    return !(r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty());
+}
+
+}  // namespace
+
+hotplug::Machine MachineState::install(hotplug::Machine next, const hotplug::ChangeSet& changes,
+                                       WriteResult& r) {
+    std::unique_lock lock(data_);
+    hotplug::Machine previous = std::exchange(machine_, std::move(next));
+    tree_.refresh(machine_, changes, realtime_ns(), r.invalidations);
+    return previous;
+}
+
+int MachineState::persist(const hotplug::MachineSnapshot& snap, const Waiter& waiter) {
+    if (waiter.may_block) waiter.may_block();  // disk I/O
+    return persist_hook_(snap);
 }
 
 void MachineState::publish(const WriteResult& r) {
     const auto& inval = r.invalidations;
     if (!inval.inodes.empty() || !inval.removed_entries.empty())
         for (ChangeListener* l : listeners_) l->on_invalidations(inval);
-    const bool changed = !(r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty());
     if (!r.outcome.events.empty()) {
         const EventTime when{realtime_ns(), monotonic_us()};
         for (const auto& e : r.outcome.events)
             spdlog::debug("uevent {} {} SEQNUM={}", e.action, e.devpath, e.seqnum);
         for (ChangeListener* l : listeners_) l->on_events(r.outcome.events, when);
     }
-    if (changed)
+    if (changed(r))
         for (ChangeListener* l : listeners_) l->on_changed();
 }
 
@@ -122,45 +137,91 @@ void MachineState::settle_pending(WriteResult& r, const Waiter& waiter,
     }
 }
 
-MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_view data,
-                                                   const Waiter& waiter) {
-    const auto op = lock_operation(waiter);
+MachineState::WriteResult MachineState::run(const Operation& op, const Waiter& waiter,
+                                            std::optional<uint64_t> written) {
+    const auto lock_op = lock_operation(waiter);
     WriteResult r;
-    {
-        std::unique_lock lock(data_);
-        r.result = tree_.write(machine_, ino, data, r.outcome);
-        finish(r);
+    if (!persist_hook_) {  // nothing to make durable: the change happens in place
+        {
+            std::unique_lock lock(data_);
+            r.result = op(machine_, r.outcome);
+            finish(r);
+        }
+        settle_pending(r, waiter, written);
+    } else if (!run_durably(op, waiter, written, r)) {
+        publish(r);  // what the kernel's caches must drop of a change that was undone
+        return r;
     }
-    settle_pending(r, waiter, ino);
-    if (r.result > 0) {
+    if (written && r.result > 0) {
         // The writer's bytes may sit in the page cache even when nothing changed.
         std::unique_lock lock(data_);
-        tree_.touch(machine_, ino, realtime_ns(), r.invalidations);
+        tree_.touch(machine_, *written, realtime_ns(), r.invalidations);
     }
-    persist(r, &waiter);
     publish(r);
     return r;
 }
 
+// The operation runs on a copy, which becomes the machine only once its state is on disk: a
+// change that cannot be persisted never shows and publishes nothing, and no SEQNUM is ever
+// handed out that a restart could hand out again. Only a slow offline shows its intermediate
+// state (going-offline) while it waits, as the kernel does; when its end cannot be persisted,
+// the block goes back to where it was, as when the offline is interrupted.
+bool MachineState::run_durably(const Operation& op, const Waiter& waiter,
+                               std::optional<uint64_t> written, WriteResult& r) {
+    hotplug::Machine next = machine_;  // op_ held: nobody else changes machine_
+    r.result = op(next, r.outcome);
+    std::optional<hotplug::Machine> before;
+    if (r.outcome.pending_offline_ms) {
+        before = install(std::move(next), r.outcome.changes, r);
+        settle_pending(r, waiter, written);
+    }
+    if (changed(r)) {
+        const hotplug::MachineSnapshot snap = before ? snapshot() : next.snapshot();
+        if (const int err = persist(snap, waiter)) {
+            if (before) {
+                const hotplug::ChangeSet back = before->changes_since(machine_);
+                install(std::move(*before), back, r);
+            }
+            r.outcome = {};
+            r.outcome.error = hotplug::make_error(err, "the new state could not be persisted");
+            r.result = -err;
+            return false;
+        }
+    }
+    if (!before && changed(r)) install(std::move(next), r.outcome.changes, r);
+    return true;
+}
+
+MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_view data,
+                                                   const Waiter& waiter) {
+    return run([&](hotplug::Machine& m, hotplug::Outcome& o) { return tree_.write(m, ino, data, o); },
+               waiter, ino);
+}
+
+MachineState::WriteResult MachineState::apply(
+    const std::function<hotplug::Outcome(hotplug::Machine&)>& op, const Waiter& waiter) {
+    return run(
+        [&](hotplug::Machine& m, hotplug::Outcome& o) -> long {
+            o = op(m);
+            return o.ok() ? 0 : -o.error.code;
+        },
+        waiter);
+}
+
 MachineState::WriteResult MachineState::restore(hotplug::MachineSnapshot snap) {
-    std::lock_guard op(op_);
-    WriteResult r;
-    snap.seqnum = std::max(snap.seqnum, machine_.last_seqnum());  // op_ held: no new ones
-    auto next = hotplug::Machine::restore(spec_, snap);
-    if (!next) {
-        r.outcome.error = next.error();
-        r.result = -r.outcome.error.code;
-        return r;
-    }
-    {
-        std::unique_lock lock(data_);
-        r.outcome.changes = next.value().changes_since(machine_);
-        machine_ = std::move(next.value());
-        finish(r);
-    }
-    persist(r);
-    publish(r);
-    return r;
+    return run(
+        [&](hotplug::Machine& m, hotplug::Outcome& o) -> long {
+            snap.seqnum = std::max(snap.seqnum, m.last_seqnum());  // op_ held: no new ones
+            auto next = hotplug::Machine::restore(spec_, snap);
+            if (!next) {
+                o.error = next.error();
+                return -o.error.code;
+            }
+            o.changes = next.value().changes_since(m);
+            m = std::move(next.value());
+            return 0;
+        },
+        Waiter{});
 }
 
 std::optional<uint64_t> MachineState::resolve(std::string_view path) const {
@@ -176,22 +237,6 @@ std::optional<uint64_t> MachineState::resolve(std::string_view path) const {
         ino = st.ino;
     }
     return ino;
-}
-
-MachineState::WriteResult MachineState::apply(
-    const std::function<hotplug::Outcome(hotplug::Machine&)>& op, const Waiter& waiter) {
-    const auto lock_op = lock_operation(waiter);
-    WriteResult r;
-    {
-        std::unique_lock lock(data_);
-        r.outcome = op(machine_);
-        r.result = r.outcome.ok() ? 0 : -r.outcome.error.code;
-        finish(r);
-    }
-    settle_pending(r, waiter);
-    persist(r, &waiter);
-    publish(r);
-    return r;
 }
 
 }  // namespace hotplugfs

@@ -22,7 +22,8 @@ namespace hotplugfs {
 
 class MachineState {
 public:
-    using PersistHook = std::function<void(const hotplug::MachineSnapshot&)>;
+    // Makes a new state durable before it shows: 0, or the errno of the failed write.
+    using PersistHook = std::function<int(const hotplug::MachineSnapshot&)>;
 
     // `spec`: what `machine` was built from, which restore() restores onto. `changing`: what
     // stat() says of files that can change (the exact mode: like sysfs).
@@ -73,14 +74,26 @@ public:
 
     // Before serving: `listener` is told of every change from now on (ChangeListener).
     void subscribe(ChangeListener& listener) { listeners_.push_back(&listener); }
-    // Called after every operation that may have changed the model, with op_ held (so the
-    // next operation waits for it) and before the event hook (so no SEQNUM is ever seen that
-    // a restart could reuse). The snapshot is taken under the data lock.
+    // Called with the new state of every operation that changes the model, with op_ held
+    // (so the next operation waits for it) and before the change shows: an operation whose
+    // state the hook cannot write fails with the hook's errno, the model and the tree as they
+    // were, and nothing published. So no SEQNUM is ever seen that a restart could reuse.
     void set_persist_hook(PersistHook hook) { persist_hook_ = std::move(hook); }
     hotplug::MachineSnapshot snapshot() const;
     std::mutex& operation_lock() { return op_; }
 
 private:
+    using Operation = std::function<long(hotplug::Machine&, hotplug::Outcome&)>;  // bytes/-errno
+    // Every change: `op` under the operation lock, its slow part waited out, the new state
+    // persisted (with a hook), then published. `written`: the file, when it is a write().
+    WriteResult run(const Operation& op, const Waiter& waiter,
+                    std::optional<uint64_t> written = std::nullopt);
+    // run() with a persist hook; false when the new state could not be persisted (r says why).
+    bool run_durably(const Operation& op, const Waiter& waiter, std::optional<uint64_t> written,
+                     WriteResult& r);
+    // Makes `next` the machine (refreshing `changes` of the tree) and returns the previous one.
+    hotplug::Machine install(hotplug::Machine next, const hotplug::ChangeSet& changes,
+                             WriteResult& r);
     void finish(WriteResult& r);
     // The intermediate state of a slow operation (going-offline) goes to the listeners while
     // the operation waits; `written` is the file written, if it was a write.
@@ -89,7 +102,7 @@ private:
     bool sleep_unattended(int64_t ms);
     // op_, locked; when another operation holds it, tells the waiter first.
     std::unique_lock<std::mutex> lock_operation(const Waiter& waiter);
-    void persist(const WriteResult& r, const Waiter* waiter = nullptr);
+    int persist(const hotplug::MachineSnapshot& snap, const Waiter& waiter);
     // The listeners' turn: the invalidations, the events (if any), then on_changed.
     void publish(const WriteResult& r);
     // Called with op_ held and data_ free: waits out a pending offline, then completes it or,

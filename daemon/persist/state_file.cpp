@@ -108,25 +108,30 @@ std::string StateError::message() const {
     return line;
 }
 
-std::string write_atomically(const std::string& path, std::string_view text) {
+std::string write_atomically(const std::string& path, std::string_view text, int* error) {
+    // Every failure below returns errno_text() at once, so errno is still the failure's.
+    auto failed = [error](std::string why) {
+        if (error) *error = errno ? errno : EIO;
+        return why;
+    };
     const std::string dir = directory_of(path);
     TempFile temp{dir + '/' + temp_prefix(path) + "XXXXXX"};
     UniqueFd fd(::mkostemp(temp.path.data(), O_CLOEXEC));
     if (!fd) {
-        const std::string why = errno_text(("cannot create a temporary file in " + dir).c_str());
+        std::string why = failed(errno_text(("cannot create a temporary file in " + dir).c_str()));
         temp.path.clear();  // nothing was created
         return why;
     }
     // mkostemp creates 0600; the state is no secret, the same as a file written with umask 022.
-    if (::fchmod(fd.get(), 0644) != 0) return errno_text("chmod");
-    if (!write_all(fd.get(), text)) return errno_text("write");
-    if (::fsync(fd.get()) != 0) return errno_text("fsync");
-    if (::close(fd.release()) != 0) return errno_text("close");
-    if (::rename(temp.path.c_str(), path.c_str()) != 0) return errno_text("rename");
+    if (::fchmod(fd.get(), 0644) != 0) return failed(errno_text("chmod"));
+    if (!write_all(fd.get(), text)) return failed(errno_text("write"));
+    if (::fsync(fd.get()) != 0) return failed(errno_text("fsync"));
+    if (::close(fd.release()) != 0) return failed(errno_text("close"));
+    if (::rename(temp.path.c_str(), path.c_str()) != 0) return failed(errno_text("rename"));
     temp.keep = true;
     // The rename itself is durable only once the directory is.
     UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dirfd || ::fsync(dirfd.get()) != 0) return errno_text(("fsync of " + dir).c_str());
+    if (!dirfd || ::fsync(dirfd.get()) != 0) return failed(errno_text(("fsync of " + dir).c_str()));
     return {};
 }
 
@@ -163,8 +168,8 @@ std::variant<hotplug::MachineSnapshot, StateError> read(const std::string& path)
     return decode(*text, path);
 }
 
-std::function<void(const hotplug::MachineSnapshot&)> persister(std::string path,
-                                                               hotplug::MachineSnapshot current) {
+std::function<int(const hotplug::MachineSnapshot&)> persister(std::string path,
+                                                              hotplug::MachineSnapshot current) {
     struct Saved {
         std::string path;
         hotplug::MachineSnapshot last;
@@ -172,17 +177,20 @@ std::function<void(const hotplug::MachineSnapshot&)> persister(std::string path,
     };
     auto saved = std::make_shared<Saved>(Saved{std::move(path), std::move(current)});
     return [saved](const hotplug::MachineSnapshot& snap) {
-        if (snap == saved->last && !saved->failing) return;
-        if (std::string why = write_atomically(saved->path, encode(snap)); !why.empty()) {
-            // The operation itself succeeded; only its durability is lost. Keep retrying on
-            // every later operation, so the file catches up once the disk allows.
-            spdlog::error("state file {}: {}", saved->path, why);
+        if (snap == saved->last) return 0;
+        int error = 0;
+        if (std::string why = write_atomically(saved->path, encode(snap), &error); !why.empty()) {
+            // The change fails with this errno; said once until the file can be written again.
+            if (!saved->failing)
+                spdlog::error("state file {}: {} (changes fail until it can be written)",
+                              saved->path, why);
             saved->failing = true;
-            return;
+            return error;
         }
         if (saved->failing) spdlog::info("state file {}: written again", saved->path);
         saved->failing = false;
         saved->last = snap;
+        return 0;
     };
 }
 

@@ -35,8 +35,10 @@ std::variant<hotplug::MachineSnapshot, StateError> decode(std::string_view text,
 
 // Replaces `path` with `text` so that a crash at any moment leaves either the old or the new
 // file: a temporary file in the same directory, fsync, rename over `path`, fsync of the
-// directory. Returns "" or why it failed (the temporary file is removed then).
-std::string write_atomically(const std::string& path, std::string_view text);
+// directory. Returns "" or why it failed (the temporary file is removed then), and sets
+// `*error` (when given) to the errno of the failure.
+std::string write_atomically(const std::string& path, std::string_view text,
+                             int* error = nullptr);
 
 // The start of a daemon with --state: the machine restored from `path` when the file exists,
 // else `built` (the configuration's machine), after creating `path` from it. A file that
@@ -49,8 +51,10 @@ std::variant<hotplug::Machine, StateError> open(const std::string& path,
 std::variant<hotplug::MachineSnapshot, StateError> read(const std::string& path);
 
 // A persistence hook for MachineState: writes each snapshot that differs from the last one
-// written (`current` is what the file holds now). Failures are logged, never thrown.
-std::function<void(const hotplug::MachineSnapshot&)> persister(std::string path,
-                                                               hotplug::MachineSnapshot current);
+// written (`current` is what the file holds now). Returns 0, or the errno of a write that
+// failed (ENOSPC on a full file system), which the change then fails with; the first failure
+// of a run of them is logged, never thrown.
+std::function<int(const hotplug::MachineSnapshot&)> persister(std::string path,
+                                                              hotplug::MachineSnapshot current);
 
 }  // namespace hotplugfs::state

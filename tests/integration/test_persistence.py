@@ -2,6 +2,7 @@
 memory, node and parameter trees, lsmem's view) and SEQNUMs continue; a damaged, foreign or
 other-version state file is refused with one line and exit code 2, and left untouched."""
 
+import errno
 import json
 import os
 import signal
@@ -256,3 +257,71 @@ def test_state_of_another_configuration_is_refused(tmp_path, saved_state):
     assert message.startswith(f"hotplugfsd: {state}: /block_size: "), message
     message = refuse_and_keep(tmp_path, state, good, config=DEVICES_CONFIG)
     assert f"hotplugfsd: {state}: /" in message and "configur" in message, message
+
+
+# --- a full disk -----------------------------------------------------------------------------------
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 1 MiB tmpfs, and a way to fill it up and to free it again."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = hpfs.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(mnt)])
+    assert r.returncode == 0, r.stderr
+    filler = mnt / "filler"
+
+    def fill():
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 512)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+        finally:
+            os.close(fd)
+
+    try:
+        yield mnt, fill, lambda: filler.unlink()
+    finally:
+        hpfs.lazy_unmount(str(mnt))
+
+
+def test_a_change_that_cannot_be_persisted_does_not_happen(daemon, small_fs, tmp_path):
+    mnt, fill, free = small_fs
+    state, log = str(mnt / "state.json"), str(tmp_path / "events.jsonl")
+    daemon_log = tmp_path / "daemon.log"
+    args = ("--state", state, "--event-log", log, "--log-file", str(daemon_log))
+    d = daemon(config=DEVICES_CONFIG, extra_args=args)
+    ctl = os.path.join(os.path.dirname(hpfs.daemon_executable()), "hotplugctl")
+    write(d, f"{MEM}/memory72/state", b"online\n")
+    seq = last_seqnum(log)
+    fill()
+    with open(state, "rb") as f:
+        saved = f.read()
+    before = walk(d)
+    # A write through the mount, a probe, a device plug and a D-Bus method: each fails with
+    # ENOSPC, and nothing changes or is announced.
+    assert write_errno(d.block(73, "state"), b"online\n") == err("ENOSPC")
+    assert write_errno(d.path(f"{MEM}/probe"), b"0x200000000\n") == err("ENOSPC")
+    assert write_errno(d.path(f"{DEVICES}/dimm1/plugged"), b"%d\n" % GiB) == err("ENOSPC")
+    r = hpfs.run([ctl, "--root", d.root, "plug", "--size", "1G"])
+    assert r.returncode != 0 and "No space left on device" in r.stderr, r
+    r = hpfs.run([ctl, "--root", d.root, "online", "73"])
+    assert r.returncode != 0, r
+    assert walk(d) == before
+    assert last_seqnum(log) == seq
+    with open(state, "rb") as f:
+        assert f.read() == saved
+    assert daemon_log.read_text().count("changes fail until it can be written") == 1
+    # Space again: the same write succeeds, with the next SEQNUM.
+    free()
+    write(d, f"{MEM}/memory73/state", b"online\n")
+    assert d.state(73) == b"online\n"
+    assert [e["seqnum"] for e in hpfs.read_events(log) if e["seqnum"] > seq] == [seq + 1]
+    assert "written again" in daemon_log.read_text()
+    # SIGKILL and a restart: the machine as it was, and SEQNUMs never handed out twice.
+    kill_hard(d)
+    second = daemon(config=DEVICES_CONFIG, extra_args=args, root=d.root)
+    assert second.state(73) == b"online\n"
+    write(second, f"{MEM}/memory73/state", b"offline\n")
+    seqnums = [e["seqnum"] for e in hpfs.read_events(log)]
+    assert len(seqnums) == len(set(seqnums)) and seqnums[-1] == seq + 2

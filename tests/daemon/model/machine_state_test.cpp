@@ -54,7 +54,7 @@ TEST_CASE("MachineState: a write changes the model and reaches every hook once")
     const int& changed = recorder.changed;
     int persisted = 0;
     s.subscribe(recorder);
-    s.set_persist_hook([&](const hotplug::MachineSnapshot&) { ++persisted; });
+    s.set_persist_hook([&](const hotplug::MachineSnapshot&) { return ++persisted, 0; });
     const uint64_t state = ino(s, "devices/system/memory/memory72/state");
     auto r = s.write_file(state, "online_movable", plain_waiter());
     CHECK(r.result == 14);
@@ -107,7 +107,7 @@ TEST_CASE("MachineState: a write waiting for another operation says it may block
     held.unlock();
     writer.join();
     // With a persist hook the disk is a wait too.
-    s.set_persist_hook([](const hotplug::MachineSnapshot&) {});
+    s.set_persist_hook([](const hotplug::MachineSnapshot&) { return 0; });
     may_block = 0;
     CHECK(s.write_file(state, "online", plain_waiter(&may_block)).result == 6);
     CHECK(may_block == 1);
@@ -201,4 +201,53 @@ TEST_CASE("MachineState: restore never takes SEQNUMs back and refuses what does 
     CHECK(r.result == -EINVAL);
     CHECK_FALSE(r.outcome.error.field.empty());
     CHECK(read_file(s, "devices/system/memory/memory72/state") == "online\n");
+}
+
+TEST_CASE("MachineState: a change that cannot be persisted does not happen") {
+    MachineState s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0,
+                   fsmodel::ChangingFiles::LikeSysfs);
+    struct Recorder : ChangeListener {
+        int events = 0, changed = 0;
+        void on_events(const std::vector<hotplug::Uevent>& e, EventTime) override {
+            events += static_cast<int>(e.size());
+        }
+        void on_changed() override { ++changed; }
+    } rec;
+    s.subscribe(rec);
+    int fail_with = ENOSPC;
+    std::vector<uint64_t> persisted_seqnums;
+    s.set_persist_hook([&](const hotplug::MachineSnapshot& snap) {
+        if (fail_with) return fail_with;
+        persisted_seqnums.push_back(snap.seqnum);
+        return 0;
+    });
+    const uint64_t state = ino(s, "devices/system/memory/memory72/state");
+    const uint64_t seqnum = s.snapshot().seqnum;
+    // A write: the writer gets the hook's errno; the model, the tree and the listeners as if
+    // nothing happened.
+    CHECK(s.write_file(state, "online", plain_waiter()).result == -ENOSPC);
+    CHECK(read_file(s, "devices/system/memory/memory72/state") == "offline\n");
+    CHECK(s.snapshot().seqnum == seqnum);
+    CHECK(rec.events == 0);
+    CHECK(rec.changed == 0);
+    // A model operation fails the same way.
+    hotplug::NewDevice d;
+    d.name = "dimm0";
+    d.size = 1ull << 30;
+    CHECK(s.apply([&](hotplug::Machine& m) { return m.create_device(d); }, plain_waiter())
+              .result == -ENOSPC);
+    CHECK_FALSE(s.resolve("kernel/debug/hotplugfs/devices/dimm0"));
+    // A slow offline whose end cannot be persisted: the block goes back online.
+    CHECK(s.write_file(ino(s, "devices/system/memory/memory35/state"), "offline",
+                       s.unattended(5000))
+              .result == -ENOSPC);
+    CHECK(read_file(s, "devices/system/memory/memory35/state") == "online\n");
+    CHECK(rec.events == 0);
+    // Once the disk allows, the same write succeeds and the file holds its SEQNUM first.
+    fail_with = 0;
+    CHECK(s.write_file(state, "online", plain_waiter()).result == 6);
+    CHECK(rec.events == 1);
+    REQUIRE(persisted_seqnums.size() == 1);
+    CHECK(persisted_seqnums[0] == seqnum + 1);
+    CHECK(s.snapshot().seqnum == seqnum + 1);
 }
