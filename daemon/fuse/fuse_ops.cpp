@@ -41,7 +41,6 @@ struct stat to_stat(const fsmodel::Stat& s) {
 }
 
 void op_init(void* userdata, fuse_conn_info* conn) {
-    const bool fast = static_cast<FuseServer*>(userdata)->options().fast;
     auto want = [&](unsigned cap) {
         if (conn->capable & cap) conn->want |= cap;
     };
@@ -54,13 +53,9 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     want(FUSE_CAP_READDIRPLUS);
     conn->want &= ~(FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_WRITEBACK_CACHE |
                     FUSE_CAP_EXPLICIT_INVAL_DATA);
-    // open(O_TRUNC): in the exact mode the OPEN carries it (one round trip, and check_open
-    // refuses it on read-only files); in the fast mode there is no OPEN, so it must come as a
-    // SETATTR, which op_setattr refuses on read-only files.
-    if (fast)
-        conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
-    else
-        want(FUSE_CAP_ATOMIC_O_TRUNC);
+    // open(O_TRUNC): the OPEN carries it (one round trip, and check_open refuses it on
+    // read-only files), so a size change is a truncate().
+    want(FUSE_CAP_ATOMIC_O_TRUNC);
     static_cast<FuseServer*>(userdata)->set_truncate_in_open(conn->want & FUSE_CAP_ATOMIC_O_TRUNC);
     conn->time_gran = 1;
 }
@@ -125,7 +120,7 @@ void reply_attr(fuse_req_t req, fuse_ino_t ino) {
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { reply_attr(req, ino); }
 
-// Without an OPEN that carries it (the fast mode), open(O_TRUNC) reaches us only as a size
+// Without an OPEN that carries it (a kernel without atomic O_TRUNC), open(O_TRUNC) reaches us only as a size
 // change, so a size change is refused on files without a store, as kernfs_fop_open refuses
 // opening them for writing. Otherwise a size change is a truncate(), which kernfs accepts and
 // ignores (for root, whom the mode bits do not stop) like it does on writable files.
@@ -154,10 +149,6 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     FuseServer& s = server(req);
-    if (s.options().fast) {
-        fuse_reply_err(req, ENOSYS);  // zero-message open from now on, page cache kept
-        return;
-    }
     const int mode = fi->flags & O_ACCMODE;
     bool is_volatile = false;
     const int err = s.state().read([&](const auto& m, const auto& tree) {
@@ -169,9 +160,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return;
     }
     fi->noflush = 1;
-    if (is_volatile || mode != O_RDONLY) {
-        // Bypass the page cache: writes never show in a shared page before they are stored,
-        // and reads see the snapshot this open description took, like kernfs's seq_file.
+    // Writers bypass the page cache in both modes: a buffered write keeps its page locked until
+    // the store returns, and a store that waits (an offline that migrates) would make every
+    // reader of the file wait on that page. In the exact mode readers of files that can change
+    // bypass it too and read the snapshot their open description took, like kernfs's seq_file;
+    // in the page-cache mode (--fast) readers keep the cache, which invalidations keep true.
+    if (mode != O_RDONLY || (is_volatile && !s.options().fast)) {
         fi->direct_io = 1;
         fi->fh = s.open_snapshot();
     } else {

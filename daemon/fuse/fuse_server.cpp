@@ -55,13 +55,6 @@ int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t of
     return 0;
 }
 
-void FuseServer::on_write_pending(uint64_t ino) {
-    if (!options_.fast) return;  // the exact mode bypasses the page cache
-    std::string content;
-    if (state_.read([&](const auto& m, const auto& t) { return t.read(m, ino, content); }) == 0)
-        notifier_.store_async(ino, std::move(content));
-}
-
 bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited(se_) != 0; }
 
 int FuseServer::run(const std::string& mountpoint, const std::function<void()>& on_ready) {

@@ -22,10 +22,10 @@ namespace hotplugfs {
 
 struct FuseOptions {
     bool allow_other = false;
-    // The page-cache mode (--fast): zero-message open and page-cached reads and writes, not
-    // exact under concurrency. Off (the default), the exact mode: OPEN reaches the daemon (so
-    // open() fails like kernfs), files that can change are read through a per-open snapshot and
-    // written without the page cache.
+    // The page-cache mode (--fast): page-cached reads of every file, not exact under
+    // concurrency. Off (the default), the exact mode: files that can change are read through a
+    // per-open snapshot. In both, OPEN reaches the daemon (so open() fails like kernfs) and
+    // writes bypass the page cache.
     bool fast = false;
     unsigned max_threads = 8;
     bool debug = false;  // libfuse prints every request
@@ -45,10 +45,6 @@ public:
     // Every change of the model, wherever it came from, reaches the kernel's caches here.
     void on_invalidations(const fsmodel::Invalidations& inval) override { notifier_.apply(inval); }
     void on_events(const std::vector<hotplug::Uevent>&, EventTime) override {}
-    // While an offline migrates, the kernel keeps the writer's own bytes in the file's cached
-    // page and ignores new sizes until the write returns (the page-cache mode): the true content
-    // (going-offline) goes there so that other readers see it.
-    void on_write_pending(uint64_t ino) override;
 
     // Called after a READDIR's reply: must not throw (the request is answered already). A
     // listing it cannot queue stays uncached, which costs only speed.

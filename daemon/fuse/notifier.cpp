@@ -27,22 +27,7 @@ void Notifier::apply(const fsmodel::Invalidations& inval) {
         if (known_.known(e.parent)) jobs_.push(e);
 }
 
-void Notifier::store_async(uint64_t ino, std::string content) {
-    if (!se_ || !known_.known(ino)) return;
-    jobs_.push(Store{ino, std::move(content)});
-}
-
-void Notifier::send(Job& job) {
-    if (auto* store = std::get_if<Store>(&job)) {
-        auto& [ino, content] = *store;
-        fuse_bufvec buf{};
-        buf.count = 1;
-        buf.buf[0].size = content.size();
-        buf.buf[0].mem = content.data();
-        fuse_lowlevel_notify_store(se_, ino, 0, &buf, fuse_buf_copy_flags{});
-        return;
-    }
-    const auto& entry = std::get<fsmodel::Invalidations::Entry>(job);
+void Notifier::send(Entry& entry) {
     fuse_lowlevel_notify_delete(se_, entry.parent, entry.ino, entry.name.c_str(),
                                 entry.name.size());
 }

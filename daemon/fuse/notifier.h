@@ -7,10 +7,6 @@
 //   never runs inside a request the kernel may be holding that lock for.
 #pragma once
 
-#include <string>
-#include <utility>
-#include <variant>
-
 #include "fsmodel/tree.h"
 #include "fuse/known_inodes.h"
 #include "work_queue.h"
@@ -29,18 +25,14 @@ public:
     void attach(fuse_session* se);  // before the loop starts
     void stop();                    // before the session is destroyed
     void apply(const fsmodel::Invalidations& inval);
-    // Puts `content` into the kernel's cached page of `ino` (and grows its size to match),
-    // from the worker thread: the page may be locked by a writer still waiting for us.
-    void store_async(uint64_t ino, std::string content);
 
 private:
-    using Store = std::pair<uint64_t, std::string>;  // (inode, content)
-    using Job = std::variant<fsmodel::Invalidations::Entry, Store>;
-    void send(Job& job);
+    using Entry = fsmodel::Invalidations::Entry;
+    void send(Entry& entry);
 
     const KnownInodes& known_;
     fuse_session* se_ = nullptr;  // set once before serving
-    WorkQueue<Job> jobs_{[this](Job& job) { send(job); }};  // in the order they were made
+    WorkQueue<Entry> jobs_{[this](Entry& e) { send(e); }};  // in the order they were made
 };
 
 }  // namespace hotplugfs

@@ -22,9 +22,6 @@ class ChangeListener {
     // What the kernel's caches must drop, first of all (before the events, and before the
     // operation returns to the writer, who is answered only then): the FUSE server's part.
     virtual void on_invalidations(const fsmodel::Invalidations&) {}
-    // A write to `ino` waits (a slow offline) while its intermediate state (going-offline) is
-    // visible: the invalidations of that state came just before. The lock held.
-    virtual void on_write_pending(uint64_t /*ino*/) {}
     // An operation's uevents, in SEQNUM order, after the model changed and the change was
     // persisted. Called with the operation lock held: queue, do not wait.
     virtual void on_events(const std::vector<hotplug::Uevent>& events, EventTime when) = 0;

@@ -105,22 +105,18 @@ std::unique_lock<std::mutex> MachineState::lock_operation(const Waiter& waiter) 
     return lock;
 }
 
-void MachineState::publish_pending(const fsmodel::Invalidations& inval,
-                                   std::optional<uint64_t> written) {
+void MachineState::publish_pending(const fsmodel::Invalidations& inval) {
     if (!inval.inodes.empty() || !inval.removed_entries.empty())
         for (ChangeListener* l : listeners_) l->on_invalidations(inval);
-    if (written)
-        for (ChangeListener* l : listeners_) l->on_write_pending(*written);
 }
 
-void MachineState::settle_pending(WriteResult& r, const Waiter& waiter,
-                                  std::optional<uint64_t> written) {
+void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
     if (!r.outcome.pending_offline_ms) return;
     if (waiter.may_block) waiter.may_block();
     const int64_t ms = *r.outcome.pending_offline_ms;
     const uint64_t block = r.outcome.pending_block;
     r.outcome.pending_offline_ms.reset();
-    publish_pending(r.invalidations, written);  // readers see going-offline while we wait
+    publish_pending(r.invalidations);  // readers see going-offline while we wait
     r.invalidations = {};
     const bool interrupted = waiter.wait(ms);
     std::unique_lock lock(data_);
@@ -147,13 +143,14 @@ MachineState::WriteResult MachineState::run(const Operation& op, const Waiter& w
             r.result = op(machine_, r.outcome);
             finish(r);
         }
-        settle_pending(r, waiter, written);
-    } else if (!run_durably(op, waiter, written, r)) {
+        settle_pending(r, waiter);
+    } else if (!run_durably(op, waiter, r)) {
         publish(r);  // what the kernel's caches must drop of a change that was undone
         return r;
     }
     if (written && r.result > 0) {
-        // The writer's bytes may sit in the page cache even when nothing changed.
+        // The kernel grows a file's cached size to what was written: even when nothing
+        // changed, its readers must revalidate (the page-cache mode).
         std::unique_lock lock(data_);
         tree_.touch(machine_, *written, realtime_ns(), r.invalidations);
     }
@@ -166,14 +163,13 @@ MachineState::WriteResult MachineState::run(const Operation& op, const Waiter& w
 // handed out that a restart could hand out again. Only a slow offline shows its intermediate
 // state (going-offline) while it waits, as the kernel does; when its end cannot be persisted,
 // the block goes back to where it was, as when the offline is interrupted.
-bool MachineState::run_durably(const Operation& op, const Waiter& waiter,
-                               std::optional<uint64_t> written, WriteResult& r) {
+bool MachineState::run_durably(const Operation& op, const Waiter& waiter, WriteResult& r) {
     hotplug::Machine next = machine_;  // op_ held: nobody else changes machine_
     r.result = op(next, r.outcome);
     std::optional<hotplug::Machine> before;
     if (r.outcome.pending_offline_ms) {
         before = install(std::move(next), r.outcome.changes, r);
-        settle_pending(r, waiter, written);
+        settle_pending(r, waiter);
     }
     if (changed(r)) {
         const hotplug::MachineSnapshot snap = before ? snapshot() : next.snapshot();

@@ -89,15 +89,14 @@ private:
     WriteResult run(const Operation& op, const Waiter& waiter,
                     std::optional<uint64_t> written = std::nullopt);
     // run() with a persist hook; false when the new state could not be persisted (r says why).
-    bool run_durably(const Operation& op, const Waiter& waiter, std::optional<uint64_t> written,
-                     WriteResult& r);
+    bool run_durably(const Operation& op, const Waiter& waiter, WriteResult& r);
     // Makes `next` the machine (refreshing `changes` of the tree) and returns the previous one.
     hotplug::Machine install(hotplug::Machine next, const hotplug::ChangeSet& changes,
                              WriteResult& r);
     void finish(WriteResult& r);
     // The intermediate state of a slow operation (going-offline) goes to the listeners while
-    // the operation waits; `written` is the file written, if it was a write.
-    void publish_pending(const fsmodel::Invalidations& inval, std::optional<uint64_t> written);
+    // the operation waits.
+    void publish_pending(const fsmodel::Invalidations& inval);
     // Sleeps up to `ms` (-1: without limit); true when stop_waiting() was called.
     bool sleep_unattended(int64_t ms);
     // op_, locked; when another operation holds it, tells the waiter first.
@@ -108,8 +107,7 @@ private:
     // Called with op_ held and data_ free: waits out a pending offline, then completes it or,
     // when interrupted, abandons it (EINTR, block online again) like the kernel's
     // "signal backoff".
-    void settle_pending(WriteResult& r, const Waiter& waiter,
-                        std::optional<uint64_t> written = std::nullopt);
+    void settle_pending(WriteResult& r, const Waiter& waiter);
 
     const hotplug::MachineSpec spec_;
     mutable std::mutex op_;           // serialises operations: the kernel's device_hotplug_lock

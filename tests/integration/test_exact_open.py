@@ -1,8 +1,7 @@
 """open() permission checks. The kernel refuses to open an attribute without a store for writing
-and the write-only probe for reading (EACCES). The daemon does the same by default (the exact
-mode), with no option; with --fast such an open succeeds and the first write()/read() fails
-EACCES instead. --exact-open and --strict are accepted and change nothing. An open with O_TRUNC
-(what `echo x > file` does) fails at open() in both modes."""
+and the write-only probe for reading (EACCES). The daemon does the same in both modes (every
+OPEN reaches it: writers get a different open mode from readers); --exact-open and --strict are
+accepted and change nothing. An open with O_TRUNC (what `echo x > file` does) fails at open()."""
 
 import errno
 import os
@@ -12,15 +11,10 @@ import pytest
 import hpfs
 
 
-@pytest.fixture(params=[(), ("--exact-open",), ("--strict",)], ids=["default", "exact-open",
-                                                                   "strict"])
+@pytest.fixture(params=[(), ("--exact-open",), ("--strict",), ("--fast",)],
+                ids=["default", "exact-open", "strict", "fast"])
 def exact(daemon, request):
     return daemon(extra_args=request.param)
-
-
-@pytest.fixture
-def fast(daemon):
-    return daemon(extra_args=("--fast",))
 
 
 def open_errno(path, flags):
@@ -67,30 +61,6 @@ def test_exact_open_cat_probe(exact):
     assert (r.returncode, r.stdout, r.stderr) == (1, "", "cat: probe: Permission denied\n")
 
 
-# --- --fast --------------------------------------------------------------------------------------
-def test_fast_mode_write_to_read_only_fails_at_write(fast):
-    d = fast
-    fd = os.open(d.block(5, "phys_index"), os.O_WRONLY)  # documented: the open succeeds
-    try:
-        with pytest.raises(OSError) as exc:
-            os.write(fd, b"x")
-        assert exc.value.errno == errno.EACCES
-    finally:
-        os.close(fd)
-    assert d.read_mem("memory5/phys_index") == b"00000005\n"
-    assert d.read_mem("memory5/state") == b"online\n"
-
-
-def test_fast_mode_read_of_probe_fails_at_read(fast):
-    fd = os.open(fast.mem("probe"), os.O_RDONLY)  # documented: the open succeeds
-    try:
-        with pytest.raises(OSError) as exc:
-            os.read(fd, 4096)
-        assert exc.value.errno == errno.EACCES
-    finally:
-        os.close(fd)
-
-
 @pytest.mark.parametrize("mode", ["fast", "exact"])
 def test_o_trunc_on_read_only_fails_at_open(daemon, mode):
     d = daemon(extra_args=("--fast",) if mode == "fast" else ())
@@ -105,18 +75,9 @@ def test_o_trunc_on_read_only_fails_at_open(daemon, mode):
 
 def test_exact_truncate_of_read_only_is_accepted_for_root(exact):
     """kernfs accepts and ignores truncate() of any attribute for root (the mode bits do not
-    stop root); so does the exact mode, where O_TRUNC comes inside the OPEN instead."""
+    stop root); so does the daemon, where O_TRUNC comes inside the OPEN instead."""
     d = exact
     os.truncate(d.block(5, "phys_index"), 0)
     os.truncate(d.mem("block_size_bytes"), 0)
     assert d.read_mem("memory5/phys_index") == b"00000005\n"
     assert d.read_mem("block_size_bytes") == b"8000000\n"
-
-
-def test_fast_truncate_of_read_only_fails(fast):
-    """--fast cannot tell truncate() from open(O_TRUNC): both come as a size change, refused
-    on read-only files (documented)."""
-    with pytest.raises(OSError) as exc:
-        os.truncate(fast.block(5, "phys_index"), 0)
-    assert exc.value.errno == errno.EACCES
-    assert fast.read_mem("memory5/phys_index") == b"00000005\n"
