@@ -676,7 +676,7 @@ void Bench::row_a() {
     kernel_cells(a2, kernel_.available ? &kern : nullptr, &tmpfs);
     a2.target = "≤ 0.8× kernel";
     judge_vs_kernel(a2, 0.8, kernel_);
-    a2.details["mode"] = "--fast: zero-message open, page cache";
+    a2.details["mode"] = "--fast: page-cached reads, one OPEN per open";
     add(std::move(a2));
 
     Row a3{"a3", "read of phys_index (cannot change): open+read+close", "us"};
