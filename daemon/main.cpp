@@ -16,7 +16,7 @@
 
 #include "bus/bus_service.h"
 #include "config/config_loader.h"
-#include "model/machine_state.h"
+#include "model/live_machine.h"
 #include "events/emulated_udev.h"
 #include "events/event_log.h"
 #include "fuse/fuse_server.h"
@@ -48,8 +48,8 @@ std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& p
         return std::nullopt;
     }
     if (o.state_file) {  // the saved machine, if there is one
-        auto opened = state::open(*o.state_file, spec, std::move(built.value()));
-        if (auto* err = std::get_if<state::StateError>(&opened)) {
+        auto opened = persist::open(*o.state_file, spec, std::move(built.value()));
+        if (auto* err = std::get_if<persist::StateError>(&opened)) {
             std::fprintf(stderr, "hotplugfsd: %s\n", err->message().c_str());
             return std::nullopt;
         }
@@ -93,7 +93,7 @@ EmulatedUdev::Settings udev_settings(const DaemonOptions& o, const Platform& pla
 }
 
 // The D-Bus API: always on the private socket in the runtime directory, on a bus if asked.
-std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, MachineState& state,
+std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, LiveMachine& live,
                                            const std::string& mountpoint) {
     const std::filesystem::path dir =
         o.runtime_dir ? std::filesystem::path(*o.runtime_dir)
@@ -101,7 +101,7 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, MachineState&
     if (o.runtime_dir) mkdir(dir.c_str(), 0755);  // one level, like systemd's RuntimeDirectory=
     const std::string socket = (dir / "bus").string();
     try {
-        auto service = std::make_unique<bus::BusService>(bus::Backend{state, {}},
+        auto service = std::make_unique<bus::BusService>(bus::Backend{live, {}},
                                                          bus::BusService::Options{o.bus, socket});
         service->start();
         return service;
@@ -128,11 +128,11 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
           const Platform& platform, const std::string& mountpoint, DaemonLog& log) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     if (ready_fd >= 0) log.forked();
-    MachineState state(spec, std::move(machine), realtime_ns(),
-                       o.fast ? fsmodel::ChangingFiles::CachedContent
-                              : fsmodel::ChangingFiles::LikeSysfs);
+    LiveMachine live(spec, std::move(machine), realtime_ns(),
+                     o.fast ? fsmodel::ChangingFiles::CachedContent
+                            : fsmodel::ChangingFiles::LikeSysfs);
     if (o.state_file)
-        state.set_persist_hook(hotplugfs::state::persister(*o.state_file, state.snapshot()));
+        live.set_persist_hook(hotplugfs::persist::persister(*o.state_file, live.snapshot()));
     std::unique_ptr<EventLog> event_log;
     if (o.event_log) {
         try {
@@ -146,21 +146,21 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
     fuse_options.allow_other = o.allow_other;
     fuse_options.fast = o.fast;
     fuse_options.debug = o.fuse_debug;
-    FuseServer server(state, fuse_options);  // the first listener: the kernel's caches
-    if (event_log) state.subscribe(*event_log);
+    FuseServer server(live, fuse_options);  // the first listener: the kernel's caches
+    if (event_log) live.subscribe(*event_log);
     std::unique_ptr<EmulatedUdev> udev;
     try {
-        udev = EmulatedUdev::start(udev_settings(o, platform, mountpoint), state, event_log.get());
+        udev = EmulatedUdev::start(udev_settings(o, platform, mountpoint), live, event_log.get());
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         return 1;
     }
-    std::unique_ptr<bus::BusService> bus_service = start_bus(o, state, mountpoint);
+    std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint);
     if (!bus_service) return 1;
-    state.subscribe(*bus_service);
+    live.subscribe(*bus_service);
     const int rc = server.run(mountpoint, std::bind_front(announce_ready, std::cref(o), ready_fd,
                                                           std::ref(log)));
-    state.stop_waiting();  // a D-Bus method or a rule still waiting for an offline ends now
+    live.stop_waiting();  // a D-Bus method or a rule still waiting for an offline ends now
     bus_service->stop();
     if (udev) udev->stop();
     if (o.pid_file) unlink(o.pid_file->c_str());

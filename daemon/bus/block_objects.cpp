@@ -43,7 +43,7 @@ int find_block(sd_bus*, const char* path, const char*, void* userdata, void** fo
     const auto block = block_of_path(path);
     if (!block) return 0;
     const bool present =
-        backend_of(userdata).state.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
+        backend_of(userdata).live.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
             return m.blocks().present(*block);
         });
     if (!present) return 0;
@@ -53,7 +53,7 @@ int find_block(sd_bus*, const char* path, const char*, void* userdata, void** fo
 
 int enumerate_blocks(sd_bus*, const char*, void* userdata, char*** nodes, sd_bus_error*) {
     std::vector<std::string> paths =
-        backend_of(userdata).state.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
+        backend_of(userdata).live.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
             std::vector<std::string> out;
             for (auto id = m.blocks().next_present(0); id; id = m.blocks().next_present(*id + 1))
                 out.push_back(std::string(kBlockPrefix) + "/memory" + std::to_string(*id));
@@ -70,7 +70,7 @@ int property_block(sd_bus*, const char* path, const char*, const char* property,
                    sd_bus_message* reply, void* userdata, sd_bus_error* error) {
     const auto block = block_of_path(path);
     if (!block) return set_errno_error(error, ENODEV, path);
-    return backend_of(userdata).state.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
+    return backend_of(userdata).live.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
         if (!m.blocks().present(*block)) return set_errno_error(error, ENODEV, path);
         const hotplug::Block& b = m.blocks().at(*block);
         const std::string p = property;
@@ -130,7 +130,7 @@ int find_device(sd_bus*, const char* path, const char*, void* userdata, void** f
     const std::string name = device_name(path);
     if (name.empty()) return 0;
     const bool known =
-        backend_of(userdata).state.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
+        backend_of(userdata).live.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
             return device_named(m, name) != nullptr;
         });
     if (!known) return 0;
@@ -140,7 +140,7 @@ int find_device(sd_bus*, const char* path, const char*, void* userdata, void** f
 
 int enumerate_devices(sd_bus*, const char*, void* userdata, char*** nodes, sd_bus_error*) {
     std::vector<std::string> names =
-        backend_of(userdata).state.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
+        backend_of(userdata).live.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
             std::vector<std::string> out;
             for (const auto& d : m.devices()) out.push_back(d.spec.name);
             return out;
@@ -156,7 +156,7 @@ int enumerate_devices(sd_bus*, const char*, void* userdata, char*** nodes, sd_bu
 int property_device(sd_bus*, const char* path, const char*, const char* property,
                     sd_bus_message* reply, void* userdata, sd_bus_error* error) {
     const std::string name = device_name(path);
-    return backend_of(userdata).state.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
+    return backend_of(userdata).live.read([&](const hotplug::Machine& m, const fsmodel::Tree&) {
         const hotplug::Device* d = device_named(m, name);
         if (!d) return set_errno_error(error, ENODEV, path);
         const std::string p = property;

@@ -5,29 +5,29 @@
 namespace hotplugfs::bus {
 
 long Backend::write_file(uint64_t ino, std::string_view data) const {
-    return state.write_file(ino, data, state.unattended(kMaxOfflineWaitMs)).result;
+    return live.write_file(ino, data, live.unattended(kMaxOfflineWaitMs)).result;
 }
 
 long Backend::write_path(const std::string& path, std::string_view data) const {
-    const auto ino = state.resolve(path);
+    const auto ino = live.resolve(path);
     return ino ? write_file(*ino, data) : -ENOENT;
 }
 
 long Backend::apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op) const {
-    return state.apply(op, state.unattended()).result;
+    return live.apply(op, live.unattended()).result;
 }
 
 std::string Backend::save(const std::string& file) const {
-    return state::write_atomically(file, state::encode(state.snapshot()));
+    return persist::write_atomically(file, persist::encode(live.snapshot()));
 }
 
 int Backend::load(const std::string& file, std::string& why) const {
-    auto read = state::read(file);
-    if (auto* err = std::get_if<state::StateError>(&read)) {
+    auto read = persist::read(file);
+    if (auto* err = std::get_if<persist::StateError>(&read)) {
         why = err->message();
         return -err->code;
     }
-    const auto r = state.restore(std::move(std::get<hotplug::MachineSnapshot>(read)));
+    const auto r = live.restore(std::move(std::get<hotplug::MachineSnapshot>(read)));
     if (r.result < 0) {
         const hotplug::Error& e = r.outcome.error;
         why = file + ": " + (e.field.empty() ? "" : e.field + ": ") + e.message;

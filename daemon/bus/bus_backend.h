@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "model/machine_state.h"
+#include "model/live_machine.h"
 
 namespace hotplugfs::bus {
 
@@ -32,9 +32,9 @@ struct MethodResult {
     }
 };
 
-// What the methods change the machine through: its one owner, MachineState.
+// What the methods change the machine through: its one owner, LiveMachine.
 struct Backend {
-    MachineState& state;
+    LiveMachine& live;
 
     // Runs `work` off the bus thread, in call order, and replies when it is done: for methods
     // that may wait (an offline that migrates slowly). Returns what the handler returns.

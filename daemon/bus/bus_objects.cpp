@@ -224,7 +224,7 @@ int method_get_state(sd_bus_message* m, void* userdata, sd_bus_error*) {
 int property_manager(sd_bus* /*bus*/, const char* /*path*/, const char* /*interface*/,
                      const char* property, sd_bus_message* reply, void* userdata,
                      sd_bus_error* /*error*/) {
-    return backend_of(userdata).state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
+    return backend_of(userdata).live.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
         const std::string p = property;
         const hotplug::Params& params = mach.params();
         if (p == "BlockSize") return sd_bus_message_append(reply, "t", mach.block_size());

@@ -369,7 +369,7 @@ void BusService::emit_uevent(sd_bus* bus, const hotplug::Uevent& e) {
 }
 
 BusService::Watched BusService::watched() const {
-    return backend_.state.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
+    return backend_.live.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
         const hotplug::Params& p = m.params();
         Watched w;
         w.first = std::to_string(static_cast<int>(p.auto_online_blocks)) + "/" +

@@ -102,7 +102,7 @@ static bool valid_device_name(const std::string& n) {
 static std::optional<uint64_t> device_size(const Backend& b, const char* name) {
     if (!valid_device_name(name)) return std::nullopt;
     std::optional<uint64_t> size;
-    b.state.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
+    b.live.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
         if (const hotplug::Device* d = mach.device(name)) size = d->spec.size;
         return 0;
     });

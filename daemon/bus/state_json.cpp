@@ -70,7 +70,7 @@ Json params_json(const hotplug::Machine& m) {
 }  // namespace
 
 std::string state_json(const Backend& backend) {
-    return backend.state.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
+    return backend.live.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
         Json nodes = Json::array();
         for (const auto& n : m.nodes()) nodes.push_back({{"id", n.spec.id}, {"cpus", n.spec.cpus}});
         const Json doc = {{"arch", std::string(hotplug::arch_name(m.arch()))},

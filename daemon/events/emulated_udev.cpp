@@ -6,7 +6,7 @@
 
 namespace hotplugfs {
 
-std::unique_ptr<EmulatedUdev> EmulatedUdev::start(const Settings& settings, MachineState& state,
+std::unique_ptr<EmulatedUdev> EmulatedUdev::start(const Settings& settings, LiveMachine& live,
                                                   EventSink* log) {
     if (settings.rules_dirs.empty() && !settings.netns) return nullptr;
     udev::RuleSet rules = udev::load_rules(settings.rules_dirs);
@@ -27,10 +27,10 @@ std::unique_ptr<EmulatedUdev> EmulatedUdev::start(const Settings& settings, Mach
             throw std::runtime_error(why);
         }
     }
-    udev->pipeline_ = std::make_unique<EventPipeline>(state, std::move(rules), settings.pipeline);
+    udev->pipeline_ = std::make_unique<EventPipeline>(live, std::move(rules), settings.pipeline);
     if (udev->broadcaster_) udev->pipeline_->add_sink(*udev);
     if (log) udev->pipeline_->add_sink(*log);
-    state.subscribe(*udev->pipeline_);
+    live.subscribe(*udev->pipeline_);
     udev->pipeline_->start();
     return udev;
 }

@@ -24,7 +24,7 @@ class EmulatedUdev final : public EventSink {
     // Loads the rules (logging the lines it cannot use), joins the network namespace and
     // subscribes to `state`; `log` (optional) records every processed event. Returns nullptr
     // when nothing was asked for; throws std::runtime_error naming the option that failed.
-    static std::unique_ptr<EmulatedUdev> start(const Settings& settings, MachineState& state,
+    static std::unique_ptr<EmulatedUdev> start(const Settings& settings, LiveMachine& live,
                                                EventSink* log);
     ~EmulatedUdev();
     EmulatedUdev(const EmulatedUdev&) = delete;

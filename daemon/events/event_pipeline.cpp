@@ -64,11 +64,11 @@ std::vector<std::string> split_udev_command(const std::string& command) {
     return argv;
 }
 
-EventPipeline::EventPipeline(MachineState& state, udev::RuleSet rules, Settings settings)
+EventPipeline::EventPipeline(LiveMachine& live, udev::RuleSet rules, Settings settings)
     : rules_(std::move(rules)),
       settings_(std::move(settings)),
       device_(
-          state, settings_.run_timeout,
+          live, settings_.run_timeout,
           [this](const auto& argv, const auto& env) { return run_program(argv, env); },
           settings_.platform),
       cancel_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}

@@ -27,7 +27,7 @@ class EventPipeline : public ChangeListener {
         std::chrono::milliseconds run_timeout{180000};  // udev's default event timeout
         Platform platform;
     };
-    EventPipeline(MachineState& state, udev::RuleSet rules, Settings settings);
+    EventPipeline(LiveMachine& live, udev::RuleSet rules, Settings settings);
     ~EventPipeline();
     EventPipeline(const EventPipeline&) = delete;
     EventPipeline& operator=(const EventPipeline&) = delete;

@@ -36,16 +36,16 @@ std::string_view udev_arch_name(hotplug::Arch arch) {
     return "";
 }
 
-TreeDevice::TreeDevice(MachineState& state, std::chrono::milliseconds max_write_wait,
+TreeDevice::TreeDevice(LiveMachine& live, std::chrono::milliseconds max_write_wait,
                        Runner runner, Platform platform)
-    : state_(state),
+    : live_(live),
       max_write_wait_(max_write_wait),
       runner_(std::move(runner)),
       platform_(std::move(platform)) {}
 
 std::optional<uint64_t> TreeDevice::resolve(const std::string& devpath,
                                             std::string_view rel) const {
-    return state_.resolve(tree_path(devpath, rel));
+    return live_.resolve(tree_path(devpath, rel));
 }
 
 std::optional<std::string> TreeDevice::read_attr(const std::string& devpath,
@@ -54,7 +54,7 @@ std::optional<std::string> TreeDevice::read_attr(const std::string& devpath,
     if (!ino) return std::nullopt;
     std::string content;
     fsmodel::Stat st;
-    const int err = state_.read([&](const auto& m, const auto& t) {
+    const int err = live_.read([&](const auto& m, const auto& t) {
         if (int e = t.getattr(m, *ino, st)) return e;
         if (!S_ISREG(st.mode)) return EISDIR;
         return t.read(m, *ino, content);
@@ -68,7 +68,7 @@ int TreeDevice::write_attr(const std::string& devpath, const std::string& attr,
     const auto ino = resolve(devpath, attr);
     if (!ino) return ENOENT;
     const long r =
-        state_.write_file(*ino, value, state_.unattended(max_write_wait_.count())).result;
+        live_.write_file(*ino, value, live_.unattended(max_write_wait_.count())).result;
     return r < 0 ? static_cast<int>(-r) : 0;
 }
 
@@ -88,7 +88,7 @@ std::string TreeDevice::link_name(const std::string& devpath, std::string_view l
     const auto ino = resolve(devpath, link);
     if (!ino) return "";
     std::string target;
-    if (state_.read([&](const auto& m, const auto& t) { return t.readlink(m, *ino, target); }))
+    if (live_.read([&](const auto& m, const auto& t) { return t.readlink(m, *ino, target); }))
         return "";
     const size_t slash = target.rfind('/');
     return slash == std::string::npos ? target : target.substr(slash + 1);
@@ -106,9 +106,9 @@ std::string TreeDevice::driver(const std::string& devpath) {
 // the parts of /sys the tree does not emulate) by the real file system, as udev would see it.
 bool TreeDevice::test_path(const std::string& path, unsigned mode_mask) {
     if (path.rfind("/sys/", 0) == 0) {
-        if (const auto ino = state_.resolve(path.substr(5))) {
+        if (const auto ino = live_.resolve(path.substr(5))) {
             fsmodel::Stat st;
-            if (state_.read([&](const auto& m, const auto& t) { return t.getattr(m, *ino, st); }))
+            if (live_.read([&](const auto& m, const auto& t) { return t.getattr(m, *ino, st); }))
                 return false;
             return mode_mask == 0 || (st.mode & mode_mask) != 0;
         }

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/machine_state.h"
+#include "model/live_machine.h"
 #include "hotplug/types.h"
 #include "udev/rules.h"
 
@@ -30,7 +30,7 @@ class TreeDevice final : public udev::DeviceAccess {
 
     // udevd kills a worker that outlives its event timeout, which interrupts the worker's sysfs
     // write: an ATTR write of `offline` that keeps migrating past `max_write_wait` ends so.
-    TreeDevice(MachineState& state, std::chrono::milliseconds max_write_wait, Runner runner,
+    TreeDevice(LiveMachine& live, std::chrono::milliseconds max_write_wait, Runner runner,
                Platform platform);
 
     std::optional<std::string> read_attr(const std::string& devpath,
@@ -49,7 +49,7 @@ class TreeDevice final : public udev::DeviceAccess {
     std::optional<uint64_t> resolve(const std::string& devpath, std::string_view rel) const;
     std::string link_name(const std::string& devpath, std::string_view link) const;
 
-    MachineState& state_;
+    LiveMachine& live_;
     std::chrono::milliseconds max_write_wait_;
     Runner runner_;
     Platform platform_;

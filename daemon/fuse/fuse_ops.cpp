@@ -74,7 +74,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     test_fault::check(std::string("lookup:") + name);
     fsmodel::Stat st;
     bool may_appear = true;
-    const int err = s.state().read([&](const auto& m, const auto& tree) {
+    const int err = s.live().read([&](const auto& m, const auto& tree) {
         const int e = tree.lookup(m, parent, name, st);
         if (e == ENOENT) may_appear = tree.may_appear(parent, name);
         return e;
@@ -108,7 +108,7 @@ void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 
 void reply_attr(fuse_req_t req, fuse_ino_t ino) {
     fsmodel::Stat st;
-    const int err = server(req).state().read(
+    const int err = server(req).live().read(
         [&](const auto& m, const auto& tree) { return tree.getattr(m, ino, st); });
     if (err) {
         fuse_reply_err(req, err);
@@ -126,7 +126,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { reply_attr(re
 // ignores (for root, whom the mode bits do not stop) like it does on writable files.
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_file_info*) {
     if ((to_set & FUSE_SET_ATTR_SIZE) && !server(req).truncate_in_open()) {
-        const int err = server(req).state().read(
+        const int err = server(req).live().read(
             [&](const auto& m, const auto& tree) { return tree.check_truncate(m, ino); });
         if (err) {
             fuse_reply_err(req, err);
@@ -138,7 +138,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_f
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
     std::string target;
-    const int err = server(req).state().read(
+    const int err = server(req).live().read(
         [&](const auto& m, const auto& tree) { return tree.readlink(m, ino, target); });
     if (err) {
         fuse_reply_err(req, err);
@@ -151,7 +151,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     FuseServer& s = server(req);
     const int mode = fi->flags & O_ACCMODE;
     bool is_volatile = false;
-    const int err = s.state().read([&](const auto& m, const auto& tree) {
+    const int err = s.live().read([&](const auto& m, const auto& tree) {
         is_volatile = tree.is_volatile(m, ino);
         return tree.check_open(m, ino, mode != O_WRONLY, mode != O_RDONLY);
     });
@@ -190,7 +190,7 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
         fuse_reply_buf(req, content.data(), content.size());
         return;
     }
-    const int err = server(req).state().read(
+    const int err = server(req).live().read(
         [&](const auto& m, const auto& tree) { return tree.read(m, ino, content); });
     if (err) {
         fuse_reply_err(req, err);
@@ -247,14 +247,14 @@ private:
 void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t,
               fuse_file_info*) {
     FuseServer& s = server(req);
-    MachineState::WriteResult r;
+    LiveMachine::WriteResult r;
     {
         RequestInterrupt interrupt(req, s);
         // A write waits (for another operation, a slow offline, the disk) off the reading
         // thread, so that reads go on meanwhile.
-        MachineState::Waiter waiter{[&](int64_t ms) { return interrupt.wait(ms); },
+        LiveMachine::Waiter waiter{[&](int64_t ms) { return interrupt.wait(ms); },
                                     &SessionLoop::step_aside};
-        r = s.state().write_file(ino, std::string_view(buf, size), waiter);
+        r = s.live().write_file(ino, std::string_view(buf, size), waiter);
     }
     // The invalidations went out inside write_file (FuseServer::on_invalidations), before this
     // reply: attribute-only, they take no page locks, safe while this writer holds its page.
@@ -298,7 +298,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         end_offset = next;
         return true;
     };
-    const int err = s.state().read([&](const auto& m, const auto& tree) {
+    const int err = s.live().read([&](const auto& m, const auto& tree) {
         return tree.readdir(m, ino, static_cast<uint64_t>(off), fill, &complete);
     });
     reply_listing(req, s, ino, err, buf, used, complete, end_offset);
@@ -313,7 +313,7 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
     size_t used = 0;
     bool complete = false;
     uint64_t end_offset = 0;
-    const int err = s.state().read([&](const auto& m, const auto& tree) {
+    const int err = s.live().read([&](const auto& m, const auto& tree) {
         auto fill = [&](std::string_view name, uint64_t child, uint32_t mode, uint64_t next) {
             const std::string n(name);
             fuse_entry_param e{};

@@ -19,9 +19,9 @@ struct ArgsGuard {
 
 }  // namespace
 
-FuseServer::FuseServer(MachineState& state, FuseOptions options)
-    : state_(state), options_(options), notifier_(known_) {
-    state_.subscribe(*this);
+FuseServer::FuseServer(LiveMachine& live, FuseOptions options)
+    : live_(live), options_(options), notifier_(known_) {
+    live_.subscribe(*this);
 }
 
 FuseServer::~FuseServer() = default;
@@ -45,7 +45,7 @@ int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t of
     if (it == snapshots_.end()) return EBADF;
     if (off == 0 || !it->second) {
         std::string content;
-        const int err = state_.read(
+        const int err = live_.read(
             [&](const auto& m, const auto& tree) { return tree.read(m, ino, content); });
         if (err) return err;
         it->second = std::move(content);
@@ -82,7 +82,7 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
     } else {
         notifier_.attach(se_);
         completer_ = std::make_unique<ListingCompleter>(mountpoint, [this](uint64_t ino) {
-            return state_.read([&](const auto& m, const auto& tree) { return tree.path_of(m, ino); });
+            return live_.read([&](const auto& m, const auto& tree) { return tree.path_of(m, ino); });
         });
         completer_->start();
         // The mount answers once the loop below serves; confirm it from the outside.

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <string>
 
-#include "model/machine_state.h"
+#include "model/live_machine.h"
 #include "fuse/known_inodes.h"
 #include "fuse/listing_completer.h"
 #include "fuse/notifier.h"
@@ -33,7 +33,7 @@ struct FuseOptions {
 
 class FuseServer : public ChangeListener {
 public:
-    FuseServer(MachineState& state, FuseOptions options);
+    FuseServer(LiveMachine& live, FuseOptions options);
     ~FuseServer();
     FuseServer(const FuseServer&) = delete;
     FuseServer& operator=(const FuseServer&) = delete;
@@ -69,12 +69,12 @@ public:
     void set_truncate_in_open(bool on) { truncate_in_open_ = on; }
     bool truncate_in_open() const { return truncate_in_open_; }
 
-    MachineState& state() { return state_; }
+    LiveMachine& live() { return live_; }
     KnownInodes& known() { return known_; }
     const FuseOptions& options() const { return options_; }
 
 private:
-    MachineState& state_;
+    LiveMachine& live_;
     FuseOptions options_;
     KnownInodes known_;
     Notifier notifier_;

@@ -1,5 +1,5 @@
 // ChangeListener: what reacts to changes of the model (the FUSE server, the event log, the
-// emulated udev, the D-Bus service) subscribes to MachineState and is told of each change
+// emulated udev, the D-Bus service) subscribes to LiveMachine and is told of each change
 // once, as data.
 #pragma once
 

@@ -9,7 +9,7 @@
 #include "config/config_values.h"
 #include "persist/state_file.h"
 
-namespace hotplugfs::state {
+namespace hotplugfs::persist {
 namespace {
 
 using config::detail::Fields;
@@ -273,4 +273,4 @@ std::variant<hotplug::MachineSnapshot, StateError> decode(std::string_view text,
     }
 }
 
-}  // namespace hotplugfs::state
+}  // namespace hotplugfs::persist

@@ -16,7 +16,7 @@
 
 #include "sandbox/unique_fd.h"
 
-namespace hotplugfs::state {
+namespace hotplugfs::persist {
 namespace {
 
 using sandbox::UniqueFd;
@@ -194,4 +194,4 @@ std::function<int(const hotplug::MachineSnapshot&)> persister(std::string path,
     };
 }
 
-}  // namespace hotplugfs::state
+}  // namespace hotplugfs::persist

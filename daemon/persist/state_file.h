@@ -11,7 +11,7 @@
 #include "hotplug/machine.h"
 #include "hotplug/snapshot.h"
 
-namespace hotplugfs::state {
+namespace hotplugfs::persist {
 
 // The "format" this daemon writes and the only one it reads.
 inline constexpr int kFormat = 1;
@@ -50,11 +50,11 @@ std::variant<hotplug::Machine, StateError> open(const std::string& path,
 // A saved state to load into a running machine (D-Bus Load): `path` read and decoded.
 std::variant<hotplug::MachineSnapshot, StateError> read(const std::string& path);
 
-// A persistence hook for MachineState: writes each snapshot that differs from the last one
+// A persistence hook for LiveMachine: writes each snapshot that differs from the last one
 // written (`current` is what the file holds now). Returns 0, or the errno of a write that
 // failed (ENOSPC on a full file system), which the change then fails with; the first failure
 // of a run of them is logged, never thrown.
 std::function<int(const hotplug::MachineSnapshot&)> persister(std::string path,
                                                               hotplug::MachineSnapshot current);
 
-}  // namespace hotplugfs::state
+}  // namespace hotplugfs::persist

@@ -1,5 +1,5 @@
 // bus::Backend, what D-Bus methods change the machine through: writes by path, model
-// operations, Save and Load, each going to the one owner (MachineState).
+// operations, Save and Load, each going to the one owner (LiveMachine).
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -28,14 +28,14 @@ struct TempDir {
 
 struct Fixture {
     hotplug::MachineSpec spec = hotplug::default_machine_spec();
-    MachineState state{spec, std::move(*hotplug::Machine::build(spec)), 0};
-    bus::Backend backend{state, {}};
+    LiveMachine live{spec, std::move(*hotplug::Machine::build(spec)), 0};
+    bus::Backend backend{live, {}};
 
     std::string read(const std::string& path) const {
-        const auto ino = state.resolve(path);
+        const auto ino = live.resolve(path);
         REQUIRE(ino);
         std::string out;
-        state.read([&](const auto& m, const auto& t) { return t.read(m, *ino, out); });
+        live.read([&](const auto& m, const auto& t) { return t.read(m, *ino, out); });
         return out;
     }
 };
@@ -69,13 +69,13 @@ TEST_CASE("Backend: Save then Load brings the machine back, SEQNUMs go on") {
     const std::string file = (dir.path / "saved.json").string();
     CHECK(f.backend.save(file).empty());
     REQUIRE(f.backend.write_path(kState72, "online") == 6);
-    const uint64_t seqnum = f.state.snapshot().seqnum;
+    const uint64_t seqnum = f.live.snapshot().seqnum;
     REQUIRE(seqnum > 0);
     std::string why;
     CHECK(f.backend.load(file, why) == 0);
     CHECK(why.empty());
     CHECK(f.read(kState72) == "offline\n");
-    CHECK(f.state.snapshot().seqnum == seqnum);
+    CHECK(f.live.snapshot().seqnum == seqnum);
 }
 
 TEST_CASE("Backend: Load of a missing or broken file fails and changes nothing") {

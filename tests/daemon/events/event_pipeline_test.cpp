@@ -1,4 +1,4 @@
-// EventPipeline over a real MachineState (no mount): rules see the tree, their ATTR writes go
+// EventPipeline over a real LiveMachine (no mount): rules see the tree, their ATTR writes go
 // through the model and cause further events, which are processed after, in SEQNUM order.
 #include <catch2/catch.hpp>
 
@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "model/machine_state.h"
+#include "model/live_machine.h"
 #include "events/event_pipeline.h"
 #include "hotplug/machine.h"
 #include "hotplug/spec.h"
@@ -20,31 +20,31 @@ class Harness {
   public:
     explicit Harness(const std::string& rules_text,
                      hotplug::MachineSpec spec = hotplug::default_machine_spec())
-        : state_(spec, std::move(*hotplug::Machine::build(spec)), 0) {
+        : live_(spec, std::move(*hotplug::Machine::build(spec)), 0) {
         udev::RuleSet rules;
         rules.add_file("test.rules", rules_text);
         REQUIRE(rules.errors().empty());
         pipeline_ = std::make_unique<EventPipeline>(
-            state_, std::move(rules), EventPipeline::Settings{"", std::chrono::seconds(10), {}});
+            live_, std::move(rules), EventPipeline::Settings{"", std::chrono::seconds(10), {}});
         pipeline_->add_sink(collector_);
-        state_.subscribe(*pipeline_);
+        live_.subscribe(*pipeline_);
         pipeline_->start();
     }
     ~Harness() { pipeline_->stop(); }
 
-    MachineState& state() { return state_; }
+    LiveMachine& live() { return live_; }
     long write(const std::string& path, std::string_view data) {
-        const auto ino = state_.resolve(path);
+        const auto ino = live_.resolve(path);
         REQUIRE(ino);
-        return state_
-            .write_file(*ino, data, MachineState::Waiter{[](int64_t) { return false; }})
+        return live_
+            .write_file(*ino, data, LiveMachine::Waiter{[](int64_t) { return false; }})
             .result;
     }
     std::string read(const std::string& path) {
-        const auto ino = state_.resolve(path);
+        const auto ino = live_.resolve(path);
         REQUIRE(ino);
         std::string out;
-        state_.read([&](const auto& m, const auto& t) { return t.read(m, *ino, out); });
+        live_.read([&](const auto& m, const auto& t) { return t.read(m, *ino, out); });
         return out;
     }
     std::vector<ProcessedEvent> wait_for(size_t n) { return collector_.wait_for(n); }
@@ -68,7 +68,7 @@ class Harness {
     };
 
     Collector collector_;  // outlives the pipeline, which delivers to it
-    MachineState state_;
+    LiveMachine live_;
     std::unique_ptr<EventPipeline> pipeline_;
 };
 

@@ -12,17 +12,16 @@ namespace {
 
 struct Fixture {
     hotplug::MachineSpec spec = hotplug::default_machine_spec();
-    MachineState state{spec, std::move(*hotplug::Machine::build(spec)), 0,
-                       fsmodel::ChangingFiles::LikeSysfs};
-    FuseServer server{state, FuseOptions{}};
+    LiveMachine live{spec, std::move(*hotplug::Machine::build(spec)), 0,
+                     fsmodel::ChangingFiles::LikeSysfs};
+    FuseServer server{live, FuseOptions{}};
     uint64_t ino(const char* path) {
-        const auto i = state.resolve(path);
+        const auto i = live.resolve(path);
         REQUIRE(i);
         return *i;
     }
     long write(const char* path, std::string_view data) {
-        return state
-            .write_file(ino(path), data, MachineState::Waiter{[](int64_t) { return false; }})
+        return live.write_file(ino(path), data, LiveMachine::Waiter{[](int64_t) { return false; }})
             .result;
     }
 };
@@ -73,7 +72,7 @@ TEST_CASE("FuseServer: a snapshot of a file that cannot be read returns its errn
     const uint64_t probe = f.ino("devices/system/memory/probe");
     std::string direct;
     const int tree_err =
-        f.state.read([&](const auto& m, const auto& t) { return t.read(m, probe, direct); });
+        f.live.read([&](const auto& m, const auto& t) { return t.read(m, probe, direct); });
     CHECK(tree_err != 0);
     CHECK(f.server.read_snapshot(fh, probe, 100, 0, out) == tree_err);
     f.server.close_snapshot(fh);

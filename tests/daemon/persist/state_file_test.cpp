@@ -30,25 +30,25 @@ hotplug::MachineSnapshot varied_snapshot() {
     return m.snapshot();
 }
 
-state::StateError decode_error(const std::string& text) {
-    auto r = state::decode(text, "s.json");
-    REQUIRE(std::holds_alternative<state::StateError>(r));
-    return std::get<state::StateError>(r);
+persist::StateError decode_error(const std::string& text) {
+    auto r = persist::decode(text, "s.json");
+    REQUIRE(std::holds_alternative<persist::StateError>(r));
+    return std::get<persist::StateError>(r);
 }
 
 }  // namespace
 
 TEST_CASE("decode reads back what encode wrote", "[state]") {
     const hotplug::MachineSnapshot snap = varied_snapshot();
-    const std::string text = state::encode(snap);
-    auto back = state::decode(text, "s.json");
+    const std::string text = persist::encode(snap);
+    auto back = persist::decode(text, "s.json");
     REQUIRE(std::holds_alternative<hotplug::MachineSnapshot>(back));
     CHECK(std::get<hotplug::MachineSnapshot>(back) == snap);
-    CHECK(nlohmann::json::parse(text)["format"] == state::kFormat);
+    CHECK(nlohmann::json::parse(text)["format"] == persist::kFormat);
 }
 
 TEST_CASE("a bad state document is reported where it is wrong", "[state]") {
-    const std::string good = state::encode(varied_snapshot());
+    const std::string good = persist::encode(varied_snapshot());
     auto edited = [&](const char* pointer, nlohmann::json value) {
         auto doc = nlohmann::json::parse(good);
         doc[nlohmann::json::json_pointer(pointer)] = std::move(value);

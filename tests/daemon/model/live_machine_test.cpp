@@ -1,4 +1,4 @@
-// MachineState, the one owner of the model: writes through the tree, the hooks every change
+// LiveMachine, the one owner of the model: writes through the tree, the hooks every change
 // reaches, what a restore refreshes, and when a write tells its caller it may block.
 #include <catch2/catch.hpp>
 
@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "model/machine_state.h"
 #include "hotplug/machine.h"
 #include "hotplug/spec.h"
+#include "model/live_machine.h"
 
 using namespace hotplugfs;
 
@@ -25,13 +25,13 @@ const hotplug::MachineSpec& default_spec() {
     return spec;
 }
 
-MachineState::Waiter plain_waiter(std::atomic<int>* may_block = nullptr) {
-    MachineState::Waiter w{[](int64_t) { return false; }};
+LiveMachine::Waiter plain_waiter(std::atomic<int>* may_block = nullptr) {
+    LiveMachine::Waiter w{[](int64_t) { return false; }};
     if (may_block) w.may_block = [may_block] { ++*may_block; };
     return w;
 }
 
-uint64_t ino(const MachineState& s, const char* path) {
+uint64_t ino(const LiveMachine& s, const char* path) {
     auto i = s.resolve(path);
     REQUIRE(i);
     return *i;
@@ -39,8 +39,8 @@ uint64_t ino(const MachineState& s, const char* path) {
 
 }  // namespace
 
-TEST_CASE("MachineState: a write changes the model and reaches every hook once") {
-    MachineState s(default_spec(), default_machine(), 0, fsmodel::ChangingFiles::LikeSysfs);
+TEST_CASE("LiveMachine: a write changes the model and reaches every hook once") {
+    LiveMachine s(default_spec(), default_machine(), 0, fsmodel::ChangingFiles::LikeSysfs);
     struct Recorder : ChangeListener {
         std::vector<std::string> events;
         int changed = 0;
@@ -73,8 +73,8 @@ TEST_CASE("MachineState: a write changes the model and reaches every hook once")
     CHECK(persisted == 1);
 }
 
-TEST_CASE("MachineState: restore refreshes what differs, devices included") {
-    MachineState s(default_spec(), default_machine(), 0);
+TEST_CASE("LiveMachine: restore refreshes what differs, devices included") {
+    LiveMachine s(default_spec(), default_machine(), 0);
     const auto saved = s.snapshot();
     hotplug::NewDevice d;
     d.name = "dimm0";
@@ -89,8 +89,8 @@ TEST_CASE("MachineState: restore refreshes what differs, devices included") {
     CHECK_FALSE(s.resolve("kernel/debug/hotplugfs/devices/dimm0"));
 }
 
-TEST_CASE("MachineState: a write waiting for another operation says it may block first") {
-    MachineState s(default_spec(), default_machine(), 0);
+TEST_CASE("LiveMachine: a write waiting for another operation says it may block first") {
+    LiveMachine s(default_spec(), default_machine(), 0);
     const uint64_t state = ino(s, "devices/system/memory/memory72/state");
     std::atomic<int> may_block{0};
     // Uncontended: nothing to wait for (no persist hook either).
@@ -98,9 +98,8 @@ TEST_CASE("MachineState: a write waiting for another operation says it may block
     CHECK(may_block == 0);
     // Another operation holds the lock: the write tells its caller before it waits.
     std::unique_lock held(s.operation_lock());
-    std::thread writer([&] {
-        CHECK(s.write_file(state, "offline", plain_waiter(&may_block)).result == 7);
-    });
+    std::thread writer(
+        [&] { CHECK(s.write_file(state, "offline", plain_waiter(&may_block)).result == 7); });
     for (int i = 0; i < 500 && may_block == 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(may_block == 1);
@@ -123,7 +122,7 @@ hotplug::MachineSpec slow_spec() {
     return spec;
 }
 
-std::string read_file(const MachineState& s, const char* path) {
+std::string read_file(const LiveMachine& s, const char* path) {
     const uint64_t i = ino(s, path);
     std::string out;
     s.read([&](const auto& m, const auto& t) { return t.read(m, i, out); });
@@ -132,8 +131,8 @@ std::string read_file(const MachineState& s, const char* path) {
 
 }  // namespace
 
-TEST_CASE("MachineState: an unattended write waits a slow offline out, up to its bound") {
-    MachineState s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0);
+TEST_CASE("LiveMachine: an unattended write waits a slow offline out, up to its bound") {
+    LiveMachine s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0);
     // 50 ms is within a 5 s bound: the offline completes.
     const uint64_t b35 = ino(s, "devices/system/memory/memory35/state");
     CHECK(s.write_file(b35, "offline", s.unattended(5000)).result == 7);
@@ -146,14 +145,13 @@ TEST_CASE("MachineState: an unattended write waits a slow offline out, up to its
     CHECK(read_file(s, "devices/system/memory/memory50/state") == "online\n");
 }
 
-TEST_CASE("MachineState: stop_waiting ends an unbounded unattended wait") {
-    MachineState s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0);
+TEST_CASE("LiveMachine: stop_waiting ends an unbounded unattended wait") {
+    LiveMachine s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0);
     const uint64_t b50 = ino(s, "devices/system/memory/memory50/state");
     std::atomic<long> result{0};
     std::thread writer([&] { result = s.write_file(b50, "offline", s.unattended()).result; });
-    for (int i = 0; i < 500 && read_file(s, "devices/system/memory/memory50/state") !=
-                                   "going-offline\n";
-         ++i)
+    for (int i = 0;
+         i < 500 && read_file(s, "devices/system/memory/memory50/state") != "going-offline\n"; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(read_file(s, "devices/system/memory/memory50/state") == "going-offline\n");
     s.stop_waiting();
@@ -164,14 +162,13 @@ TEST_CASE("MachineState: stop_waiting ends an unbounded unattended wait") {
     CHECK(s.write_file(b50, "offline", s.unattended()).result == -EINTR);
 }
 
-TEST_CASE("MachineState: restore never takes SEQNUMs back and refuses what does not fit") {
-    MachineState s(default_spec(), default_machine(), 0);
+TEST_CASE("LiveMachine: restore never takes SEQNUMs back and refuses what does not fit") {
+    LiveMachine s(default_spec(), default_machine(), 0);
     const auto saved = s.snapshot();  // SEQNUM 0
     const uint64_t state = ino(s, "devices/system/memory/memory72/state");
     REQUIRE(s.write_file(state, "online", plain_waiter()).result == 6);
-    const uint64_t seqnum = s.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
-        return m.last_seqnum();
-    });
+    const uint64_t seqnum =
+        s.read([](const hotplug::Machine& m, const fsmodel::Tree&) { return m.last_seqnum(); });
     REQUIRE(seqnum > 0);
     REQUIRE(s.restore(saved).result == 0);
     CHECK(read_file(s, "devices/system/memory/memory72/state") == "offline\n");
@@ -186,9 +183,9 @@ TEST_CASE("MachineState: restore never takes SEQNUMs back and refuses what does 
     CHECK(read_file(s, "devices/system/memory/memory72/state") == "online\n");
 }
 
-TEST_CASE("MachineState: a change that cannot be persisted does not happen") {
-    MachineState s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0,
-                   fsmodel::ChangingFiles::LikeSysfs);
+TEST_CASE("LiveMachine: a change that cannot be persisted does not happen") {
+    LiveMachine s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0,
+                  fsmodel::ChangingFiles::LikeSysfs);
     struct Recorder : ChangeListener {
         int events = 0, changed = 0;
         void on_events(const std::vector<hotplug::Uevent>& e, EventTime) override {
@@ -217,13 +214,13 @@ TEST_CASE("MachineState: a change that cannot be persisted does not happen") {
     hotplug::NewDevice d;
     d.name = "dimm0";
     d.size = 1ull << 30;
-    CHECK(s.apply([&](hotplug::Machine& m) { return m.create_device(d); }, plain_waiter())
-              .result == -ENOSPC);
+    CHECK(s.apply([&](hotplug::Machine& m) { return m.create_device(d); }, plain_waiter()).result ==
+          -ENOSPC);
     CHECK_FALSE(s.resolve("kernel/debug/hotplugfs/devices/dimm0"));
     // A slow offline whose end cannot be persisted: the block goes back online.
-    CHECK(s.write_file(ino(s, "devices/system/memory/memory35/state"), "offline",
-                       s.unattended(5000))
-              .result == -ENOSPC);
+    CHECK(
+        s.write_file(ino(s, "devices/system/memory/memory35/state"), "offline", s.unattended(5000))
+            .result == -ENOSPC);
     CHECK(read_file(s, "devices/system/memory/memory35/state") == "online\n");
     CHECK(rec.events == 0);
     // Once the disk allows, the same write succeeds and the file holds its SEQNUM first.

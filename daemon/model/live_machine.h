@@ -1,4 +1,4 @@
-// MachineState: the one owner of the model. It holds the Machine and its Tree, with the two
+// LiveMachine: the one owner of the model. It holds the Machine and its Tree, with the two
 // locks that make them safe to share between FUSE threads, the control plane and event
 // delivery, and it is the only way to change them: a write through the mount, a D-Bus method,
 // a rule's ATTR write, a device plug and a Load all come here, and each change is published
@@ -20,15 +20,15 @@
 
 namespace hotplugfs {
 
-class MachineState {
-public:
+class LiveMachine {
+  public:
     // Makes a new state durable before it shows: 0, or the errno of the failed write.
     using PersistHook = std::function<int(const hotplug::MachineSnapshot&)>;
 
     // `spec`: what `machine` was built from, which restore() restores onto. `changing`: what
     // stat() says of files that can change (the exact mode: like sysfs).
-    MachineState(hotplug::MachineSpec spec, hotplug::Machine machine, int64_t boot_ns,
-                 fsmodel::ChangingFiles changing = fsmodel::ChangingFiles::CachedContent);
+    LiveMachine(hotplug::MachineSpec spec, hotplug::Machine machine, int64_t boot_ns,
+                fsmodel::ChangingFiles changing = fsmodel::ChangingFiles::CachedContent);
 
     // Readers: any number at once, never blocked by a slow operation's waiting.
     template <class F>
@@ -82,7 +82,7 @@ public:
     hotplug::MachineSnapshot snapshot() const;
     std::mutex& operation_lock() { return op_; }
 
-private:
+  private:
     using Operation = std::function<long(hotplug::Machine&, hotplug::Outcome&)>;  // bytes/-errno
     // Every change: `op` under the operation lock, its slow part waited out, the new state
     // persisted (with a hook), then published. `written`: the file, when it is a write().
@@ -114,7 +114,7 @@ private:
     mutable std::shared_mutex data_;  // guards machine_ and tree_
     hotplug::Machine machine_;        // guarded by data_ (writes also hold op_)
     fsmodel::Tree tree_;              // guarded by data_
-    PersistHook persist_hook_;                // set before serving; called with op_ held
+    PersistHook persist_hook_;        // set before serving; called with op_ held
     std::vector<ChangeListener*> listeners_;  // set before serving; called with op_ held
     std::mutex stop_mu_;                      // guards stopping_
     std::condition_variable stop_cv_;

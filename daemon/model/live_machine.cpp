@@ -1,4 +1,4 @@
-#include "model/machine_state.h"
+#include "model/live_machine.h"
 
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -21,13 +21,13 @@ int64_t realtime_ns() {
     return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-MachineState::MachineState(hotplug::MachineSpec spec, hotplug::Machine machine, int64_t boot_ns,
-                           fsmodel::ChangingFiles changing)
+LiveMachine::LiveMachine(hotplug::MachineSpec spec, hotplug::Machine machine, int64_t boot_ns,
+                         fsmodel::ChangingFiles changing)
     : spec_(std::move(spec)),
       machine_(std::move(machine)),
       tree_(fsmodel::sysfs_root(), boot_ns, changing) {}
 
-bool MachineState::sleep_unattended(int64_t ms) {
+bool LiveMachine::sleep_unattended(int64_t ms) {
     std::unique_lock lock(stop_mu_);
     if (ms < 0) {
         stop_cv_.wait(lock, [&] { return stopping_; });
@@ -36,7 +36,7 @@ bool MachineState::sleep_unattended(int64_t ms) {
     return stop_cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
 }
 
-MachineState::Waiter MachineState::unattended(int64_t max_wait_ms) {
+LiveMachine::Waiter LiveMachine::unattended(int64_t max_wait_ms) {
     return Waiter{[this, max_wait_ms](int64_t ms) {
         if (max_wait_ms < 0 || (ms >= 0 && ms <= max_wait_ms)) return sleep_unattended(ms);
         sleep_unattended(max_wait_ms);
@@ -44,17 +44,17 @@ MachineState::Waiter MachineState::unattended(int64_t max_wait_ms) {
     }};
 }
 
-void MachineState::stop_waiting() {
+void LiveMachine::stop_waiting() {
     std::lock_guard lock(stop_mu_);
     stopping_ = true;
     stop_cv_.notify_all();
 }
 
-void MachineState::finish(WriteResult& r) {
+void LiveMachine::finish(WriteResult& r) {
     tree_.refresh(machine_, r.outcome.changes, realtime_ns(), r.invalidations);
 }
 
-hotplug::MachineSnapshot MachineState::snapshot() const {
+hotplug::MachineSnapshot LiveMachine::snapshot() const {
     std::shared_lock lock(data_);
     return machine_.snapshot();
 }
@@ -63,26 +63,26 @@ namespace {
 
 // An operation that failed without events or changes left the model as it was (the model
 // guarantees it): nothing to persist or to tell.
-bool changed(const MachineState::WriteResult& r) {
+bool changed(const LiveMachine::WriteResult& r) {
     return !(r.result < 0 && r.outcome.events.empty() && r.outcome.changes.empty());
 }
 
 }  // namespace
 
-hotplug::Machine MachineState::install(hotplug::Machine next, const hotplug::ChangeSet& changes,
-                                       WriteResult& r) {
+hotplug::Machine LiveMachine::install(hotplug::Machine next, const hotplug::ChangeSet& changes,
+                                      WriteResult& r) {
     std::unique_lock lock(data_);
     hotplug::Machine previous = std::exchange(machine_, std::move(next));
     tree_.refresh(machine_, changes, realtime_ns(), r.invalidations);
     return previous;
 }
 
-int MachineState::persist(const hotplug::MachineSnapshot& snap, const Waiter& waiter) {
+int LiveMachine::persist(const hotplug::MachineSnapshot& snap, const Waiter& waiter) {
     if (waiter.may_block) waiter.may_block();  // disk I/O
     return persist_hook_(snap);
 }
 
-void MachineState::publish(const WriteResult& r) {
+void LiveMachine::publish(const WriteResult& r) {
     const auto& inval = r.invalidations;
     if (!inval.inodes.empty() || !inval.removed_entries.empty())
         for (ChangeListener* l : listeners_) l->on_invalidations(inval);
@@ -96,7 +96,7 @@ void MachineState::publish(const WriteResult& r) {
         for (ChangeListener* l : listeners_) l->on_changed();
 }
 
-std::unique_lock<std::mutex> MachineState::lock_operation(const Waiter& waiter) {
+std::unique_lock<std::mutex> LiveMachine::lock_operation(const Waiter& waiter) {
     std::unique_lock lock(op_, std::try_to_lock);
     if (!lock.owns_lock()) {
         if (waiter.may_block) waiter.may_block();
@@ -105,12 +105,12 @@ std::unique_lock<std::mutex> MachineState::lock_operation(const Waiter& waiter) 
     return lock;
 }
 
-void MachineState::publish_pending(const fsmodel::Invalidations& inval) {
+void LiveMachine::publish_pending(const fsmodel::Invalidations& inval) {
     if (!inval.inodes.empty() || !inval.removed_entries.empty())
         for (ChangeListener* l : listeners_) l->on_invalidations(inval);
 }
 
-void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
+void LiveMachine::settle_pending(WriteResult& r, const Waiter& waiter) {
     if (!r.outcome.pending_offline_ms) return;
     if (waiter.may_block) waiter.may_block();
     const int64_t ms = *r.outcome.pending_offline_ms;
@@ -133,8 +133,8 @@ void MachineState::settle_pending(WriteResult& r, const Waiter& waiter) {
     }
 }
 
-MachineState::WriteResult MachineState::run(const Operation& op, const Waiter& waiter,
-                                            std::optional<uint64_t> written) {
+LiveMachine::WriteResult LiveMachine::run(const Operation& op, const Waiter& waiter,
+                                          std::optional<uint64_t> written) {
     const auto lock_op = lock_operation(waiter);
     WriteResult r;
     if (!persist_hook_) {  // nothing to make durable: the change happens in place
@@ -163,7 +163,7 @@ MachineState::WriteResult MachineState::run(const Operation& op, const Waiter& w
 // handed out that a restart could hand out again. Only a slow offline shows its intermediate
 // state (going-offline) while it waits, as the kernel does; when its end cannot be persisted,
 // the block goes back to where it was, as when the offline is interrupted.
-bool MachineState::run_durably(const Operation& op, const Waiter& waiter, WriteResult& r) {
+bool LiveMachine::run_durably(const Operation& op, const Waiter& waiter, WriteResult& r) {
     hotplug::Machine next = machine_;  // op_ held: nobody else changes machine_
     r.result = op(next, r.outcome);
     std::optional<hotplug::Machine> before;
@@ -188,13 +188,14 @@ bool MachineState::run_durably(const Operation& op, const Waiter& waiter, WriteR
     return true;
 }
 
-MachineState::WriteResult MachineState::write_file(uint64_t ino, std::string_view data,
-                                                   const Waiter& waiter) {
-    return run([&](hotplug::Machine& m, hotplug::Outcome& o) { return tree_.write(m, ino, data, o); },
-               waiter, ino);
+LiveMachine::WriteResult LiveMachine::write_file(uint64_t ino, std::string_view data,
+                                                 const Waiter& waiter) {
+    return run(
+        [&](hotplug::Machine& m, hotplug::Outcome& o) { return tree_.write(m, ino, data, o); },
+        waiter, ino);
 }
 
-MachineState::WriteResult MachineState::apply(
+LiveMachine::WriteResult LiveMachine::apply(
     const std::function<hotplug::Outcome(hotplug::Machine&)>& op, const Waiter& waiter) {
     return run(
         [&](hotplug::Machine& m, hotplug::Outcome& o) -> long {
@@ -204,7 +205,7 @@ MachineState::WriteResult MachineState::apply(
         waiter);
 }
 
-MachineState::WriteResult MachineState::restore(hotplug::MachineSnapshot snap) {
+LiveMachine::WriteResult LiveMachine::restore(hotplug::MachineSnapshot snap) {
     return run(
         [&](hotplug::Machine& m, hotplug::Outcome& o) -> long {
             snap.seqnum = std::max(snap.seqnum, m.last_seqnum());  // op_ held: no new ones
@@ -220,7 +221,7 @@ MachineState::WriteResult MachineState::restore(hotplug::MachineSnapshot snap) {
         Waiter{});
 }
 
-std::optional<uint64_t> MachineState::resolve(std::string_view path) const {
+std::optional<uint64_t> LiveMachine::resolve(std::string_view path) const {
     std::shared_lock lock(data_);
     uint64_t ino = 1;  // the root
     while (!path.empty()) {
