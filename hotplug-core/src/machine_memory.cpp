@@ -1,4 +1,5 @@
 // Adding and removing memory, module parameters and synthetic uevents.
+#include <climits>
 #include <string>
 
 #include "hotplug/machine.h"
@@ -156,35 +157,35 @@ Outcome Machine::remove_memory(uint64_t start, uint64_t size) {
     return out;
 }
 
+Outcome Machine::set_param(const ParamSpec& param, ParamValue value) {
+    const bool fits = value && (param.kind == ParamKind::Word   ? *value < param.words.size()
+                                : param.kind == ParamKind::Uint ? *value <= UINT_MAX
+                                                                : *value <= 1);
+    Outcome out;
+    if (!param.runtime || !fits) {
+        out.error = make_error(EINVAL, "invalid value for a parameter");
+        return out;
+    }
+    param.set(params_, value);
+    out.changes.params = true;
+    out.changes.all_valid_zones =
+        param.zones == ZonesEffect::Always ||
+        (param.zones == ZonesEffect::UnderAutoMovable &&
+         params_.online_policy == OnlinePolicy::AutoMovable);
+    return out;
+}
+
 Outcome Machine::set_auto_online_blocks(OnlineType type) {
-    params_.auto_online_blocks = type;
-    Outcome out;
-    out.changes.params = true;
-    return out;
+    return set_param(*find_param("auto_online_blocks"), static_cast<uint64_t>(type));
 }
-
 Outcome Machine::set_online_policy(OnlinePolicy policy) {
-    params_.online_policy = policy;
-    Outcome out;
-    out.changes.params = true;
-    out.changes.all_valid_zones = true;
-    return out;
+    return set_param(*find_param("online_policy"), static_cast<uint64_t>(policy));
 }
-
 Outcome Machine::set_auto_movable_ratio(unsigned ratio) {
-    params_.auto_movable_ratio = ratio;
-    Outcome out;
-    out.changes.params = true;
-    out.changes.all_valid_zones = params_.online_policy == OnlinePolicy::AutoMovable;
-    return out;
+    return set_param(*find_param("auto_movable_ratio"), ratio);
 }
-
 Outcome Machine::set_auto_movable_numa_aware(bool aware) {
-    params_.auto_movable_numa_aware = aware;
-    Outcome out;
-    out.changes.params = true;
-    out.changes.all_valid_zones = params_.online_policy == OnlinePolicy::AutoMovable;
-    return out;
+    return set_param(*find_param("auto_movable_numa_aware"), aware ? 1 : 0);
 }
 
 Outcome Machine::synthetic_uevent(std::string devpath, std::string action,

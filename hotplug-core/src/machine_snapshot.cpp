@@ -176,25 +176,20 @@ std::optional<Error> SnapshotRestorer::check_identity() const {
 }
 
 std::optional<Error> SnapshotRestorer::check_params() const {
-    const Params& p = snap_.params;
-    if (!in_range(p.auto_online_blocks, OnlineType::OnlineMovable))
-        return invalid("/params/auto_online_blocks", "not an online type");
-    if (!in_range(p.online_policy, OnlinePolicy::AutoMovable))
-        return invalid("/params/online_policy", "not an online policy");
-    // The rest has no writable file: it is the configuration's, and a state of a machine
-    // configured otherwise is not this machine's.
-    const Params& c = m_.params_;
-    auto fixed = [](const char* name, bool same) -> std::optional<Error> {
-        if (same) return std::nullopt;
-        return invalid(std::string("/params/") + name,
-                       "differs from the configuration, which fixes it (the state belongs to "
-                       "another configuration)");
-    };
-    if (auto e = fixed("memmap_on_memory", p.memmap_on_memory == c.memmap_on_memory)) return e;
-    if (auto e = fixed("movable_node", p.movable_node == c.movable_node)) return e;
-    if (auto e = fixed("probe", p.probe == c.probe)) return e;
-    if (auto e = fixed("memory_failure", p.memory_failure == c.memory_failure)) return e;
-    if (auto e = fixed("crash_hotplug", p.crash_hotplug == c.crash_hotplug)) return e;
+    for (const ParamSpec& param : param_table()) {
+        const std::string field = std::string("/params/").append(param.name);
+        const ParamValue value = param.get(snap_.params);
+        if (param.runtime) {
+            if (param.kind == ParamKind::Word && (!value || *value >= param.words.size()))
+                return invalid(field, std::string("not an ").append(param.what));
+        } else if (value != param.get(m_.params_)) {
+            // No writable file: it is the configuration's, and a state of a machine
+            // configured otherwise is not this machine's.
+            return invalid(field,
+                           "differs from the configuration, which fixes it (the state belongs to "
+                           "another configuration)");
+        }
+    }
     return std::nullopt;
 }
 
@@ -386,12 +381,8 @@ void SnapshotRestorer::account_online_blocks() {
 }
 
 void SnapshotRestorer::apply_params() {
-    const Params& p = snap_.params;
-    Params& params = m_.params_;
-    params.auto_online_blocks = p.auto_online_blocks;
-    params.online_policy = p.online_policy;
-    params.auto_movable_ratio = p.auto_movable_ratio;
-    params.auto_movable_numa_aware = p.auto_movable_numa_aware;
+    for (const ParamSpec& param : param_table())
+        if (param.runtime) param.set(m_.params_, param.get(snap_.params));
 }
 
 Result<Machine> Machine::restore(const MachineSpec& spec, const MachineSnapshot& snap) {

@@ -36,6 +36,9 @@ std::optional<OnlinePolicy> online_policy_from_word(std::string_view word) {
 std::string_view memmap_on_memory_name(MemmapOnMemory m) {
     return kMemmapNames[static_cast<size_t>(m)];
 }
+std::span<const std::string_view> online_type_names() { return kOnlineTypeNames; }
+std::span<const std::string_view> online_policy_names() { return kPolicyNames; }
+std::span<const std::string_view> memmap_on_memory_names() { return kMemmapNames; }
 std::string_view arch_name(Arch a) { return kArchNames[static_cast<size_t>(a)]; }
 std::optional<Arch> arch_from_name(std::string_view name) { return lookup<Arch>(kArchNames, name); }
 

@@ -18,6 +18,7 @@
 #include "hotplug/event.h"
 #include "hotplug/params.h"
 #include "hotplug/result.h"
+#include "hotplug/param_table.h"
 #include "hotplug/snapshot.h"
 #include "hotplug/spec.h"
 #include "hotplug/types.h"
@@ -195,6 +196,12 @@ public:
     // already poisoned. A block with poisoned pages fails to online with EHWPOISON.
     Outcome soft_offline_page(uint64_t phys_addr);
     Outcome hard_offline_page(uint64_t phys_addr);
+    // A parameter of the table (param_table.h) while serving; what else it changes follows
+    // its row (valid_zones under a policy). EINVAL for a row that is not writable at run time
+    // (the configuration fixes it) or a value outside its kind (a word index past the words,
+    // a bool other than 0/1, more than UINT_MAX).
+    Outcome set_param(const ParamSpec& param, ParamValue value);
+    // The same for one parameter each.
     Outcome set_auto_online_blocks(OnlineType type);
     Outcome set_online_policy(OnlinePolicy policy);
     Outcome set_auto_movable_ratio(unsigned ratio);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace hotplug {
@@ -29,6 +30,11 @@ std::optional<OnlinePolicy> online_policy_from_word(std::string_view word);
 
 enum class MemmapOnMemory : uint8_t { No = 0, Yes = 1, Force = 2 };
 std::string_view memmap_on_memory_name(MemmapOnMemory mode);
+
+// Every word of an enum, in enum order (what parameter tables list as valid values).
+std::span<const std::string_view> online_type_names();
+std::span<const std::string_view> online_policy_names();
+std::span<const std::string_view> memmap_on_memory_names();
 
 enum class Arch : uint8_t { X86_64, Arm64, Ppc64, S390x };
 std::string_view arch_name(Arch arch);
