@@ -83,9 +83,7 @@ int LiveMachine::persist(const hotplug::MachineSnapshot& snap, const Waiter& wai
 }
 
 void LiveMachine::publish(const WriteResult& r) {
-    const auto& inval = r.invalidations;
-    if (!inval.inodes.empty() || !inval.removed_entries.empty())
-        for (ChangeListener* l : listeners_) l->on_invalidations(inval);
+    publish_invalidations(r.invalidations);
     if (!r.outcome.events.empty()) {
         const EventTime when{realtime_ns(), monotonic_us()};
         for (const auto& e : r.outcome.events)
@@ -105,7 +103,7 @@ std::unique_lock<std::mutex> LiveMachine::lock_operation(const Waiter& waiter) {
     return lock;
 }
 
-void LiveMachine::publish_pending(const fsmodel::Invalidations& inval) {
+void LiveMachine::publish_invalidations(const fsmodel::Invalidations& inval) {
     if (!inval.inodes.empty() || !inval.removed_entries.empty())
         for (ChangeListener* l : listeners_) l->on_invalidations(inval);
 }
@@ -116,7 +114,7 @@ void LiveMachine::settle_pending(WriteResult& r, const Waiter& waiter) {
     const int64_t ms = *r.outcome.pending_offline_ms;
     const uint64_t block = r.outcome.pending_block;
     r.outcome.pending_offline_ms.reset();
-    publish_pending(r.invalidations);  // readers see going-offline while we wait
+    publish_invalidations(r.invalidations);  // readers see going-offline while we wait
     r.invalidations = {};
     const bool interrupted = waiter.wait(ms);
     std::unique_lock lock(data_);

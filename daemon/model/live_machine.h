@@ -94,9 +94,9 @@ class LiveMachine {
     hotplug::Machine install(hotplug::Machine next, const hotplug::ChangeSet& changes,
                              WriteResult& r);
     void finish(WriteResult& r);
-    // The intermediate state of a slow operation (going-offline) goes to the listeners while
-    // the operation waits.
-    void publish_pending(const fsmodel::Invalidations& inval);
+    // What the kernel's caches must drop, to the listeners: of every change, and of the
+    // intermediate state of a slow operation (going-offline) while it waits.
+    void publish_invalidations(const fsmodel::Invalidations& inval);
     // Sleeps up to `ms` (-1: without limit); true when stop_waiting() was called.
     bool sleep_unattended(int64_t ms);
     // op_, locked; when another operation holds it, tells the waiter first.
