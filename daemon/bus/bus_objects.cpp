@@ -13,12 +13,10 @@
 #include "bus/bus_names.h"
 #include "bus/method_support.h"
 #include "hotplug/machine.h"
+#include "hotplug/param_table.h"
 #include "test_fault.h"
 
 namespace hotplugfs::bus {
-
-const char* const kParameterProperties[] = {"AutoOnlineBlocks", "OnlinePolicy", "AutoMovableRatio",
-                                            "AutoMovableNumaAware", nullptr};
 
 namespace {
 
@@ -61,11 +59,11 @@ int method_set_parameter(sd_bus_message* m, void* userdata, sd_bus_error* error)
     const char* value = nullptr;
     if (int r = sd_bus_message_read(m, "ss", &name, &value); r < 0) return r;
     if (int r = require_admin(m, error); r < 0) return r;
-    const std::string n = name;
-    if (n.empty() || n.find('/') != std::string::npos || n[0] == '.')
-        return set_errno_error(error, ENOENT, "parameter '" + n + "'");
-    const std::string path = n == "auto_online_blocks" ? std::string(kMem) + n : kParams + n;
-    return reply_write(m, backend_of(userdata), path, value);
+    const hotplug::ParamSpec* param = hotplug::find_param(name);
+    if (!param || param->file == hotplug::ParamFile::None)
+        return set_errno_error(error, ENOENT, "parameter '" + std::string(name) + "'");
+    const char* dir = param->file == hotplug::ParamFile::MemoryRoot ? kMem : kParams;
+    return reply_write(m, backend_of(userdata), std::string(dir) + name, value);
 }
 
 int method_plug_device(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -226,41 +224,64 @@ int property_manager(sd_bus* /*bus*/, const char* /*path*/, const char* /*interf
                      sd_bus_error* /*error*/) {
     return backend_of(userdata).live.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
         const std::string p = property;
-        const hotplug::Params& params = mach.params();
         if (p == "BlockSize") return sd_bus_message_append(reply, "t", mach.block_size());
         if (p == "Seqnum") return sd_bus_message_append(reply, "t", mach.last_seqnum());
         if (p == "Blocks") return sd_bus_message_append(reply, "t", mach.blocks().count());
         if (p == "Architecture")
             return sd_bus_message_append(reply, "s",
                                          std::string(hotplug::arch_name(mach.arch())).c_str());
-        if (p == "AutoOnlineBlocks")
-            return sd_bus_message_append(
-                reply, "s",
-                std::string(hotplug::online_type_name(params.auto_online_blocks)).c_str());
-        if (p == "OnlinePolicy")
-            return sd_bus_message_append(
-                reply, "s", std::string(hotplug::online_policy_name(params.online_policy)).c_str());
-        if (p == "AutoMovableRatio")
-            return sd_bus_message_append(reply, "u", params.auto_movable_ratio);
-        if (p == "AutoMovableNumaAware")
-            return sd_bus_message_append(reply, "b", params.auto_movable_numa_aware ? 1 : 0);
         return -ENOENT;
     });
 }
 
-const sd_bus_vtable kManagerVtable[] = {
+const hotplug::ParamSpec* param_of_property(std::string_view property) {
+    for (const hotplug::ParamSpec& param : hotplug::param_table())
+        if (!param.dbus.empty() && param.dbus == property) return &param;
+    return nullptr;
+}
+
+// A parameter's property: its row is the one whose `dbus` is the property's name.
+int property_param(sd_bus* /*bus*/, const char* /*path*/, const char* /*interface*/,
+                   const char* property, sd_bus_message* reply, void* userdata,
+                   sd_bus_error* /*error*/) {
+    const hotplug::ParamSpec* param = param_of_property(property);
+    if (!param) return -ENOENT;
+    const uint64_t value = backend_of(userdata).live.read(
+        [&](const hotplug::Machine& mach, const fsmodel::Tree&) {
+            return param->get(mach.params()).value_or(0);
+        });
+    switch (param->kind) {
+        case hotplug::ParamKind::Word:
+            return sd_bus_message_append(reply, "s", std::string(param->word(value)).c_str());
+        case hotplug::ParamKind::Uint:
+            return sd_bus_message_append(reply, "u", static_cast<uint32_t>(value));
+        case hotplug::ParamKind::Bool:
+        case hotplug::ParamKind::OptionalBool: break;
+    }
+    return sd_bus_message_append(reply, "b", value ? 1 : 0);
+}
+
+const char* property_signature(const hotplug::ParamSpec& param) {
+    switch (param.kind) {
+        case hotplug::ParamKind::Word: return "s";
+        case hotplug::ParamKind::Uint: return "u";
+        case hotplug::ParamKind::Bool:
+        case hotplug::ParamKind::OptionalBool: break;
+    }
+    return "b";
+}
+
+// The Manager1 vtable is these fixed properties, then a property for each parameter row that
+// names one, then kManagerMembers.
+const sd_bus_vtable kManagerProperties[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Architecture", "s", guarded<property_manager>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("BlockSize", "t", guarded<property_manager>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Blocks", "t", guarded<property_manager>, 0, 0),
     SD_BUS_PROPERTY("Seqnum", "t", guarded<property_manager>, 0, 0),
-    SD_BUS_PROPERTY("AutoOnlineBlocks", "s", guarded<property_manager>, 0,
-                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("OnlinePolicy", "s", guarded<property_manager>, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("AutoMovableRatio", "u", guarded<property_manager>, 0,
-                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("AutoMovableNumaAware", "b", guarded<property_manager>, 0,
-                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+};
+
+const sd_bus_vtable kManagerMembers[] = {
     SD_BUS_METHOD_WITH_NAMES("Probe", "t", SD_BUS_PARAM(address), "", , guarded<method_probe>,
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Online", "ts", SD_BUS_PARAM(block) SD_BUS_PARAM(type), "", ,
@@ -301,11 +322,34 @@ const sd_bus_vtable kManagerVtable[] = {
 
 }  // namespace
 
+const sd_bus_vtable* manager_vtable() {
+    static const std::vector<sd_bus_vtable> vtable = [] {
+        std::vector<sd_bus_vtable> v(std::begin(kManagerProperties), std::end(kManagerProperties));
+        for (const hotplug::ParamSpec& param : hotplug::param_table())
+            if (!param.dbus.empty())  // a literal, so data() is a C string
+                v.push_back(SD_BUS_PROPERTY(param.dbus.data(), property_signature(param),
+                                            guarded<property_param>, 0,
+                                            SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
+        v.insert(v.end(), std::begin(kManagerMembers), std::end(kManagerMembers));
+        return v;
+    }();
+    return vtable.data();
+}
+
+std::vector<const char*> changed_parameter_properties(const hotplug::Params& before,
+                                                      const hotplug::Params& after) {
+    std::vector<const char*> names;
+    for (const hotplug::ParamSpec& param : hotplug::param_table())
+        if (!param.dbus.empty() && param.get(before) != param.get(after))
+            names.push_back(param.dbus.data());
+    return names;
+}
+
 int add_block_objects(sd_bus* bus, Backend& backend);   // block_objects.cpp
 int add_device_objects(sd_bus* bus, Backend& backend);  // block_objects.cpp
 
 int add_objects(sd_bus* bus, Backend& backend) {
-    int r = sd_bus_add_object_vtable(bus, nullptr, kManagerPath, kManagerInterface, kManagerVtable,
+    int r = sd_bus_add_object_vtable(bus, nullptr, kManagerPath, kManagerInterface, manager_vtable(),
                                      &backend);
     if (r < 0) return r;
     if ((r = add_block_objects(bus, backend)) < 0) return r;

@@ -8,8 +8,10 @@
 #include <systemd/sd-bus.h>
 
 #include <string>
+#include <vector>
 
 #include "bus/bus_backend.h"
+#include "hotplug/params.h"
 
 namespace hotplugfs::bus {
 
@@ -21,7 +23,12 @@ int add_objects(sd_bus* bus, Backend& backend);
 // parameters and the last SEQNUM.
 std::string state_json(const Backend& backend);
 
-// Names of the Manager1 properties that follow the module parameters.
-extern const char* const kParameterProperties[];
+// The Manager1 vtable: fixed properties, one property per hotplug::param_table() row that
+// names one, the methods and the signals.
+const sd_bus_vtable* manager_vtable();
+// The parameter properties whose values differ between two parameter sets: what a
+// PropertiesChanged signal names. Each is a C string.
+std::vector<const char*> changed_parameter_properties(const hotplug::Params& before,
+                                                      const hotplug::Params& after);
 
 }  // namespace hotplugfs::bus

@@ -370,12 +370,8 @@ void BusService::emit_uevent(sd_bus* bus, const hotplug::Uevent& e) {
 
 BusService::Watched BusService::watched() const {
     return backend_.live.read([](const hotplug::Machine& m, const fsmodel::Tree&) {
-        const hotplug::Params& p = m.params();
         Watched w;
-        w.first = std::to_string(static_cast<int>(p.auto_online_blocks)) + "/" +
-                  std::to_string(static_cast<int>(p.online_policy)) + "/" +
-                  std::to_string(p.auto_movable_ratio) + "/" +
-                  std::to_string(p.auto_movable_numa_aware);
+        w.first = m.params();
         for (const auto& d : m.devices()) w.second.emplace_back(d.spec.name, d.plugged);
         return w;
     });
@@ -385,8 +381,9 @@ BusService::Watched BusService::watched() const {
 // reach the daemon from many places (the mount, udev rules, the bus).
 void BusService::emit_changes() {
     auto [params, devices] = watched();
-    const bool params_changed = params != last_params_;
-    last_params_ = std::move(params);
+    std::vector<const char*> changed_properties = changed_parameter_properties(last_params_, params);
+    changed_properties.push_back(nullptr);
+    last_params_ = params;
     std::vector<std::pair<std::string, uint64_t>> changed_devices;
     for (const auto& d : devices) {
         auto it = std::find_if(last_devices_.begin(), last_devices_.end(),
@@ -400,9 +397,9 @@ void BusService::emit_changes() {
             changed_devices.emplace_back(old.first, 0);
     last_devices_ = std::move(devices);
     for (sd_bus* bus : connections()) {
-        if (params_changed)
+        if (changed_properties.size() > 1)
             sd_bus_emit_properties_changed_strv(bus, kManagerPath, kManagerInterface,
-                                                const_cast<char**>(kParameterProperties));
+                                                const_cast<char**>(changed_properties.data()));
         for (const auto& [name, plugged] : changed_devices)
             sd_bus_emit_signal(bus, kManagerPath, kManagerInterface, "DeviceChanged", "st",
                                name.c_str(), plugged);

@@ -23,6 +23,7 @@
 
 #include "bus/bus_backend.h"
 #include "hotplug/event.h"
+#include "hotplug/params.h"
 #include "model/change_listener.h"
 #include "work_queue.h"
 
@@ -74,7 +75,7 @@ class BusService : public ChangeListener {
     void count_listeners();
     std::vector<sd_bus*> connections() const;
     // Parameters as one comparable text, and each device's plugged bytes.
-    using Watched = std::pair<std::string, std::vector<std::pair<std::string, uint64_t>>>;
+    using Watched = std::pair<hotplug::Params, std::vector<std::pair<std::string, uint64_t>>>;
     Watched watched() const;
 
     Backend backend_;
@@ -99,7 +100,7 @@ class BusService : public ChangeListener {
     bool stopping_ = false;
 
     // What was last announced (bus thread only).
-    std::string last_params_;
+    hotplug::Params last_params_;
     std::vector<std::pair<std::string, uint64_t>> last_devices_;
     std::thread thread_;
 

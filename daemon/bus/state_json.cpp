@@ -2,12 +2,13 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/bus_objects.h"
+#include "config/config_values.h"
 #include "hotplug/machine.h"
 
 namespace hotplugfs::bus {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using config::detail::Json;
 
 struct BlockRun {
     uint64_t first = 0, last = 0;
@@ -56,16 +57,6 @@ Json devices_json(const hotplug::Machine& m) {
     return out;
 }
 
-Json params_json(const hotplug::Machine& m) {
-    const hotplug::Params& p = m.params();
-    return {{"auto_online_blocks", std::string(hotplug::online_type_name(p.auto_online_blocks))},
-            {"online_policy", std::string(hotplug::online_policy_name(p.online_policy))},
-            {"auto_movable_ratio", p.auto_movable_ratio},
-            {"auto_movable_numa_aware", p.auto_movable_numa_aware},
-            {"memmap_on_memory", std::string(hotplug::memmap_on_memory_name(p.memmap_on_memory))},
-            {"movable_node", p.movable_node},
-            {"probe", p.probe}};
-}
 
 }  // namespace
 
@@ -79,7 +70,7 @@ std::string state_json(const Backend& backend) {
                           {"blocks", blocks_json(m)},
                           {"nodes", nodes},
                           {"devices", devices_json(m)},
-                          {"parameters", params_json(m)}};
+                          {"parameters", config::detail::params_json(m.params())}};
         return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
     });
 }

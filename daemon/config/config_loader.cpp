@@ -81,24 +81,6 @@ class RepeatedKeyCheck {
     std::vector<Frame> frames_;
 };
 
-hotplug::ParamsSpec parse_parameters(const Value& value) {
-    const Fields fields(value, {"auto_online_blocks", "online_policy", "auto_movable_ratio",
-                                "auto_movable_numa_aware", "memmap_on_memory", "movable_node",
-                                "probe", "memory_failure", "crash_hotplug"});
-    hotplug::ParamsSpec params;
-    if (auto v = fields.get("auto_online_blocks")) params.auto_online_blocks = to_online_type(*v);
-    if (auto v = fields.get("online_policy")) params.online_policy = to_online_policy(*v);
-    if (auto v = fields.get("auto_movable_ratio"))
-        params.auto_movable_ratio = static_cast<unsigned>(to_uint(*v, UINT_MAX));
-    if (auto v = fields.get("auto_movable_numa_aware"))
-        params.auto_movable_numa_aware = to_bool(*v);
-    if (auto v = fields.get("memmap_on_memory")) params.memmap_on_memory = to_memmap_on_memory(*v);
-    if (auto v = fields.get("movable_node")) params.movable_node = to_bool(*v);
-    if (auto v = fields.get("probe")) params.probe = to_bool(*v);
-    if (auto v = fields.get("memory_failure")) params.memory_failure = to_bool(*v);
-    if (auto v = fields.get("crash_hotplug")) params.crash_hotplug = to_bool(*v);
-    return params;
-}
 
 hotplug::MachineSpec parse_document(const Json& root) {
     const Fields doc(Value(root, ""),
@@ -125,7 +107,7 @@ hotplug::MachineSpec parse_document(const Json& root) {
     if (auto v = doc.get("multi_zone"))
         spec.multi_zone = parse_block_list(*v, present, BlockNeed::OnlineBoot);
     if (auto v = doc.get("block_faults")) spec.block_faults = parse_block_faults(*v, present);
-    if (auto v = doc.get("parameters")) spec.params = parse_parameters(*v);
+    if (auto v = doc.get("parameters")) spec.params = to_params(*v, spec.params, ParamsIn::Config);
     return spec;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <climits>
 #include <system_error>
 
 namespace hotplugfs::config::detail {
@@ -26,7 +27,7 @@ std::string quote(std::string_view text) {
     return out;
 }
 
-std::string join(std::initializer_list<std::string_view> words) {
+std::string join(std::span<const std::string_view> words) {
     std::string out;
     for (std::string_view word : words) out += (out.empty() ? "" : ", ") + std::string(word);
     return out;
@@ -150,7 +151,7 @@ std::vector<Value> Value::elements() const {
     return out;
 }
 
-Fields::Fields(const Value& object, std::initializer_list<std::string_view> allowed)
+Fields::Fields(const Value& object, std::span<const std::string_view> allowed)
     : object_(object) {
     const Json& json = object.json();
     if (!json.is_object()) object.fail("expected an object, got " + describe(json));
@@ -252,6 +253,60 @@ bool to_online_state(const Value& value) {
     // BlockState's first two values are Offline and Online; going-offline is not a boot state.
     return to_word<hotplug::BlockState, 2>(value, hotplug::block_state_name) ==
            hotplug::BlockState::Online;
+}
+
+
+std::span<const std::string_view> param_keys() {
+    static const std::vector<std::string_view> keys = [] {
+        std::vector<std::string_view> out;
+        for (const hotplug::ParamSpec& param : hotplug::param_table()) out.push_back(param.name);
+        return out;
+    }();
+    return keys;
+}
+
+hotplug::ParamValue to_param(const Value& value, const hotplug::ParamSpec& param, ParamsIn in) {
+    using hotplug::ParamKind;
+    switch (param.kind) {
+        case ParamKind::OptionalBool:
+            if (in == ParamsIn::State && value.json().is_null()) return std::nullopt;
+            return to_bool(value) ? 1 : 0;
+        case ParamKind::Bool: return to_bool(value) ? 1 : 0;
+        case ParamKind::Uint: return to_uint(value, UINT_MAX);
+        case ParamKind::Word: break;
+    }
+    const std::string& word = to_string(value);
+    if (const auto index = param.find_word(word)) return *index;
+    value.fail("unknown value " + quote(word) + "; expected one of " + join(param.words));
+}
+
+Json param_json(const hotplug::ParamSpec& param, hotplug::ParamValue value) {
+    using hotplug::ParamKind;
+    if (!value) return Json(nullptr);
+    switch (param.kind) {
+        case ParamKind::Bool:
+        case ParamKind::OptionalBool: return Json(*value != 0);
+        case ParamKind::Uint: return Json(*value);
+        case ParamKind::Word: break;
+    }
+    return Json(std::string(param.word(*value)));
+}
+
+hotplug::Params to_params(const Value& value, hotplug::Params params, ParamsIn in) {
+    const Fields fields(value, param_keys());
+    for (const hotplug::ParamSpec& param : hotplug::param_table()) {
+        const std::optional<Value> member =
+            in == ParamsIn::State ? fields.require(param.name) : fields.get(param.name);
+        if (member) param.set(params, to_param(*member, param, in));
+    }
+    return params;
+}
+
+Json params_json(const hotplug::Params& params) {
+    Json out = Json::object();
+    for (const hotplug::ParamSpec& param : hotplug::param_table())
+        out[std::string(param.name)] = param_json(param, param.get(params));
+    return out;
 }
 
 }  // namespace hotplugfs::config::detail

@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "hotplug/param_table.h"
 #include "hotplug/spec.h"
 #include "hotplug/types.h"
 
@@ -53,7 +55,9 @@ class Value {
 // `allowed`, so a misspelt key is reported before its value is even looked at.
 class Fields {
   public:
-    Fields(const Value& object, std::initializer_list<std::string_view> allowed);
+    Fields(const Value& object, std::initializer_list<std::string_view> allowed)
+        : Fields(object, std::span<const std::string_view>(allowed.begin(), allowed.size())) {}
+    Fields(const Value& object, std::span<const std::string_view> allowed);
 
     const Value& object() const { return object_; }
     std::optional<Value> get(std::string_view key) const;
@@ -82,5 +86,19 @@ hotplug::MemmapOnMemory to_memmap_on_memory(const Value& value);
 hotplug::DeviceKind to_device_kind(const Value& value);
 // "online" or "offline", as a memory range's boot state; true means online.
 bool to_online_state(const Value& value);
+
+// The module parameters as JSON, one member per row of hotplug::param_table(), keyed by the
+// row's name: a Bool is true/false, a Uint an integer, a Word one of the row's words, and an
+// OptionalBool true/false (in a state file or GetState also null: not set). The configuration,
+// the state file and GetState all use this form.
+enum class ParamsIn : bool {
+    Config,  // each member optional, overriding the default
+    State,   // every member present: a state file holds the whole set
+};
+std::span<const std::string_view> param_keys();
+hotplug::ParamValue to_param(const Value& value, const hotplug::ParamSpec& param, ParamsIn in);
+Json param_json(const hotplug::ParamSpec& param, hotplug::ParamValue value);
+hotplug::Params to_params(const Value& value, hotplug::Params params, ParamsIn in);
+Json params_json(const hotplug::Params& params);
 
 }  // namespace hotplugfs::config::detail

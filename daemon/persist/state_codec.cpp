@@ -18,20 +18,6 @@ using config::detail::Json;
 using config::detail::Value;
 namespace cv = config::detail;
 
-Json encode_params(const hotplug::Params& p) {
-    Json j = Json::object();
-    j["auto_online_blocks"] = hotplug::online_type_name(p.auto_online_blocks);
-    j["online_policy"] = hotplug::online_policy_name(p.online_policy);
-    j["auto_movable_ratio"] = p.auto_movable_ratio;
-    j["auto_movable_numa_aware"] = p.auto_movable_numa_aware;
-    j["memmap_on_memory"] = hotplug::memmap_on_memory_name(p.memmap_on_memory);
-    j["movable_node"] = p.movable_node;
-    j["probe"] = p.probe;
-    j["memory_failure"] = p.memory_failure;
-    j["crash_hotplug"] = p.crash_hotplug ? Json(*p.crash_hotplug) : Json(nullptr);
-    return j;
-}
-
 // Written by hand rather than through Json objects: a machine of a million varied blocks has
 // as many runs, and this is ten times faster. Flags are written only when set.
 void append_run(std::string& out, const hotplug::BlockRun& r) {
@@ -83,25 +69,6 @@ int64_t to_int(const Value& value, int64_t min, int64_t max) {
 int to_small_int(const Value& value) {
     return static_cast<int>(to_int(value, std::numeric_limits<int>::min(),
                                    std::numeric_limits<int>::max()));
-}
-
-hotplug::Params decode_params(const Value& value) {
-    const Fields f(value, {"auto_online_blocks", "online_policy", "auto_movable_ratio",
-                           "auto_movable_numa_aware", "memmap_on_memory", "movable_node",
-                           "probe", "memory_failure", "crash_hotplug"});
-    hotplug::Params p;
-    p.auto_online_blocks = cv::to_online_type(f.require("auto_online_blocks"));
-    p.online_policy = cv::to_online_policy(f.require("online_policy"));
-    p.auto_movable_ratio =
-        static_cast<unsigned>(cv::to_uint(f.require("auto_movable_ratio"), UINT_MAX));
-    p.auto_movable_numa_aware = cv::to_bool(f.require("auto_movable_numa_aware"));
-    p.memmap_on_memory = cv::to_memmap_on_memory(f.require("memmap_on_memory"));
-    p.movable_node = cv::to_bool(f.require("movable_node"));
-    p.probe = cv::to_bool(f.require("probe"));
-    p.memory_failure = cv::to_bool(f.require("memory_failure"));
-    const Value crash = f.require("crash_hotplug");
-    if (!crash.json().is_null()) p.crash_hotplug = cv::to_bool(crash);
-    return p;
 }
 
 // Block states by their sysfs words: offline, online, going-offline.
@@ -210,7 +177,7 @@ hotplug::MachineSnapshot decode_document(const Json& root) {
     s.block_size = cv::to_uint(doc.require("block_size"), UINT64_MAX);
     s.nodes = cv::to_uint(doc.require("nodes"), UINT16_MAX);
     s.seqnum = cv::to_uint(doc.require("seqnum"), UINT64_MAX);
-    s.params = decode_params(doc.require("params"));
+    s.params = cv::to_params(doc.require("params"), {}, cv::ParamsIn::State);
     for (const Value& v : doc.require("blocks").elements()) s.blocks.push_back(decode_run(v));
     for (const Value& v : doc.require("devices").elements()) s.devices.push_back(decode_device(v));
     s.faults = decode_faults(doc.require("faults"));
@@ -243,7 +210,7 @@ std::string encode(const hotplug::MachineSnapshot& s) {
     doc["block_size"] = s.block_size;
     doc["nodes"] = s.nodes;
     doc["seqnum"] = s.seqnum;
-    doc["params"] = encode_params(s.params);
+    doc["params"] = cv::params_json(s.params);
     Json devices = Json::array();
     for (const auto& d : s.devices) devices.push_back(encode_device(d));
     doc["devices"] = std::move(devices);

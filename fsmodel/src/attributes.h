@@ -11,12 +11,9 @@ int text(std::string& out, std::string_view value);  // value plus "\n"
 
 // devices/system/memory and memoryN/
 int block_size_bytes(const Machine&, const Ctx&, std::string&);
-int auto_online_show(const Machine&, const Ctx&, std::string&);
-Outcome auto_online_store(Machine&, const Ctx&, std::string_view);
 Outcome probe_store(Machine&, const Ctx&, std::string_view);
 Outcome soft_offline_store(Machine&, const Ctx&, std::string_view);
 Outcome hard_offline_store(Machine&, const Ctx&, std::string_view);
-int crash_hotplug_show(const Machine&, const Ctx&, std::string&);
 int phys_index(const Machine&, const Ctx&, std::string&);
 int state_show(const Machine&, const Ctx&, std::string&);
 Outcome state_store(Machine&, const Ctx&, std::string_view);
@@ -30,7 +27,6 @@ std::string block_node_link(const Machine&, const Ctx&);
 Outcome block_uevent_store(Machine&, const Ctx&, std::string_view);
 bool probe_visible(const Machine&, const Ctx&);
 bool memory_failure_visible(const Machine&, const Ctx&);
-bool crash_hotplug_visible(const Machine&, const Ctx&);
 
 // devices/system/node and nodeK/
 int nodes_online(const Machine&, const Ctx&, std::string&);
@@ -46,14 +42,12 @@ int node_vmstat(const Machine&, const Ctx&, std::string&);
 Outcome node_action_store(Machine&, const Ctx&, std::string_view);
 Outcome node_uevent_store(Machine&, const Ctx&, std::string_view);
 
-// module/memory_hotplug/parameters
-int online_policy_show(const Machine&, const Ctx&, std::string&);
-Outcome online_policy_store(Machine&, const Ctx&, std::string_view);
-int ratio_show(const Machine&, const Ctx&, std::string&);
-Outcome ratio_store(Machine&, const Ctx&, std::string_view);
-int numa_aware_show(const Machine&, const Ctx&, std::string&);
-Outcome numa_aware_store(Machine&, const Ctx&, std::string_view);
-int memmap_on_memory_show(const Machine&, const Ctx&, std::string&);
+// The parameter files of hotplug::param_table() (their entry's `param` is the row).
+int param_show(const Machine&, const Ctx&, std::string&);
+Outcome param_store(Machine&, const Ctx&, std::string_view);
+bool param_visible(const Machine&, const Ctx&);
+// `entries` plus a file for each row that lives in `file`, sorted by name as `ls` shows them.
+std::vector<EntrySpec> with_params(hotplug::ParamFile file, std::vector<EntrySpec> entries);
 
 // Shared small files: power/, bus files, constants.
 int empty(const Machine&, const Ctx&, std::string&);

@@ -38,16 +38,6 @@ int block_size_bytes(const Machine& m, const Ctx&, std::string& out) {
     return 0;
 }
 
-int auto_online_show(const Machine& m, const Ctx&, std::string& out) {
-    return text(out, hotplug::online_type_name(m.params().auto_online_blocks));
-}
-
-Outcome auto_online_store(Machine& m, const Ctx&, std::string_view s) {
-    const auto type = online_type_from_str(s);
-    if (!type) return fail(EINVAL, "unknown online type");
-    return m.set_auto_online_blocks(*type);
-}
-
 Outcome probe_store(Machine& m, const Ctx&, std::string_view s) {
     uint64_t addr = 0;
     if (int err = kstrtoull(s, 0, addr)) return fail(err, "probe: not an address");
@@ -72,10 +62,6 @@ Outcome hard_offline_store(Machine& m, const Ctx&, std::string_view s) {
     if (!m.blocks().present(block) || !m.blocks().at(block).online())
         return fail(ENXIO, "memory outside kernel control");
     return m.hard_offline_page(addr);
-}
-
-int crash_hotplug_show(const Machine& m, const Ctx&, std::string& out) {
-    return text(out, m.params().crash_hotplug.value_or(false) ? "1" : "0");
 }
 
 int phys_index(const Machine&, const Ctx& c, std::string& out) {
@@ -126,8 +112,5 @@ Outcome block_uevent_store(Machine& m, const Ctx& c, std::string_view s) {
 
 bool probe_visible(const Machine& m, const Ctx&) { return m.params().probe; }
 bool memory_failure_visible(const Machine& m, const Ctx&) { return m.params().memory_failure; }
-bool crash_hotplug_visible(const Machine& m, const Ctx&) {
-    return m.params().crash_hotplug.has_value();
-}
 
 }  // namespace fsmodel::attrs

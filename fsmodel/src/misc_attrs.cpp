@@ -1,4 +1,4 @@
-// Module parameters, power/ files, bus files and the synthetic-uevent parser.
+// power/ files, bus files and the synthetic-uevent parser.
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -7,40 +7,6 @@
 #include "fsmodel/text.h"
 
 namespace fsmodel::attrs {
-
-int online_policy_show(const Machine& m, const Ctx&, std::string& out) {
-    return text(out, hotplug::online_policy_name(m.params().online_policy));
-}
-
-Outcome online_policy_store(Machine& m, const Ctx&, std::string_view s) {
-    for (auto p : {hotplug::OnlinePolicy::ContigZones, hotplug::OnlinePolicy::AutoMovable})
-        if (sysfs_streq(s, hotplug::online_policy_name(p))) return m.set_online_policy(p);
-    return fail(EINVAL, "unknown online policy");
-}
-
-int ratio_show(const Machine& m, const Ctx&, std::string& out) {
-    return text(out, std::to_string(m.params().auto_movable_ratio));
-}
-
-Outcome ratio_store(Machine& m, const Ctx&, std::string_view s) {
-    unsigned v = 0;
-    if (int err = kstrtouint(s, 0, v)) return fail(err, "not an unsigned int");
-    return m.set_auto_movable_ratio(v);
-}
-
-int numa_aware_show(const Machine& m, const Ctx&, std::string& out) {
-    return text(out, m.params().auto_movable_numa_aware ? "Y" : "N");
-}
-
-Outcome numa_aware_store(Machine& m, const Ctx&, std::string_view s) {
-    const auto v = kstrtobool(s);
-    if (!v) return fail(EINVAL, "not a boolean");
-    return m.set_auto_movable_numa_aware(*v);
-}
-
-int memmap_on_memory_show(const Machine& m, const Ctx&, std::string& out) {
-    return text(out, hotplug::memmap_on_memory_name(m.params().memmap_on_memory));
-}
 
 int empty(const Machine&, const Ctx&, std::string& out) {
     out.clear();

@@ -45,17 +45,15 @@ const DirSpec kBlock{{
     attr_ro("valid_zones", valid_zones, Dep::ValidZones),
 }};
 
-const DirSpec kMemoryRoot{{
-    attr_rw("auto_online_blocks", auto_online_show, auto_online_store, Dep::Params),
+const DirSpec kMemoryRoot{with_params(hotplug::ParamFile::MemoryRoot, {
     attr_ro("block_size_bytes", block_size_bytes),
-    when(attr_ro("crash_hotplug", crash_hotplug_show), crash_hotplug_visible),
     when(attr_wo("hard_offline_page", hard_offline_store), memory_failure_visible),
     each(dir("memory", &kBlock), Each::Block),
     dir("power", &kPower),
     when(attr_wo("probe", probe_store), probe_visible),
     when(attr_wo("soft_offline_page", soft_offline_store), memory_failure_visible),
     attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
-}, Dep::BlockList};
+}), Dep::BlockList};
 
 const DirSpec kHugepageSize{{
     attr_ro("free_hugepages", zero),
@@ -122,12 +120,7 @@ const DirSpec kBusNode{{
 
 const DirSpec kBus{{dir("memory", &kBusMemory), dir("node", &kBusNode)}};
 
-const DirSpec kParameters{{
-    attr_rw("auto_movable_numa_aware", numa_aware_show, numa_aware_store, Dep::Params),
-    attr_rw("auto_movable_ratio", ratio_show, ratio_store, Dep::Params),
-    attr_ro("memmap_on_memory", memmap_on_memory_show),
-    attr_rw("online_policy", online_policy_show, online_policy_store, Dep::Params),
-}};
+const DirSpec kParameters{with_params(hotplug::ParamFile::ModuleParams, {})};
 
 const DirSpec kMemoryHotplugModule{{
     dir("parameters", &kParameters),

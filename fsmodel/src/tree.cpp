@@ -95,7 +95,7 @@ uint64_t Tree::parent_inode(const Resolved& r) const {
 }
 
 bool Tree::visible(const Machine& m, const Def& def, const Ctx& ctx) const {
-    return !def.spec->visible || def.spec->visible(m, ctx);
+    return !def.spec->visible || def.spec->visible(m, handler_ctx(*def.spec, ctx));
 }
 
 std::string Tree::name_of(const Machine& m, const Def& def, const Ctx& ctx) const {
@@ -242,7 +242,7 @@ void Tree::fill_stat(const Machine& m, const Resolved& r, Stat& out) const {
     }
     // The size is the length of what a read returns now: the kernel's page cache trusts it.
     std::string text;
-    if (s.show && s.show(m, r.ctx, text) == 0) out.size = text.size();
+    if (s.show && s.show(m, handler_ctx(s, r.ctx), text) == 0) out.size = text.size();
 }
 
 int Tree::readlink(const Machine& m, uint64_t ino, std::string& out) const {

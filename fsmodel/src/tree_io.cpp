@@ -15,7 +15,7 @@ int Tree::read(const Machine& m, uint64_t ino, std::string& out) const {
     if (s.kind == Kind::Dir) return EISDIR;
     if (s.kind != Kind::Attr || !s.show) return EACCES;  // kernfs: no show, no read
     out.clear();
-    return s.show(m, r.ctx, out);
+    return s.show(m, handler_ctx(s, r.ctx), out);
 }
 
 int Tree::check_open(const Machine& m, uint64_t ino, bool read, bool write) const {
@@ -47,7 +47,7 @@ long Tree::write(Machine& m, uint64_t ino, std::string_view data, Outcome& outco
     if (data.empty()) return 0;
     // kernfs hands a store at most one page, NUL-terminated; the rest is written again.
     const std::string_view page = data.substr(0, kPageSize);
-    outcome = s.store(m, r.ctx, as_c_string(page));
+    outcome = s.store(m, handler_ctx(s, r.ctx), as_c_string(page));
     if (!outcome.ok()) return -outcome.error.code;
     return static_cast<long>(page.size());
 }

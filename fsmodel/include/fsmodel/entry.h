@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hotplug/machine.h"
+#include "hotplug/param_table.h"
 
 namespace fsmodel {
 
@@ -19,6 +20,9 @@ struct Ctx {
     int node = 0;
     uint64_t block = 0;
     uint32_t device = 0;  // index into Machine::devices()
+    // The parameter a module-parameter file shows and stores (its entry's `param`), so one
+    // pair of handlers serves every row of hotplug::param_table().
+    const hotplug::ParamSpec* param = nullptr;
 };
 
 enum class Kind : uint8_t { Dir, Attr, Link };
@@ -63,7 +67,14 @@ struct EntrySpec {
     Each each = Each::None;      // generated: one instance per block / node
     NameFn dynamic_name = nullptr;  // name that depends on the object (a block's node link)
     VisibleFn visible = nullptr;    // is_visible: absent when it returns false
+    const hotplug::ParamSpec* param = nullptr;  // a module-parameter file: its row
 };
+
+// The entry's context as its handlers see it: the object's, plus the entry's parameter row.
+inline Ctx handler_ctx(const EntrySpec& spec, Ctx ctx) {
+    ctx.param = spec.param;
+    return ctx;
+}
 
 struct DirSpec {
     std::vector<EntrySpec> entries;

@@ -43,7 +43,7 @@ struct ParamSpec {
     ParamFile file;
     uint16_t mode;  // the file's mode (0644 when writable at run time, else 0444)
     BoolText bool_text;
-    std::string_view dbus;  // the Manager1 property, or empty
+    std::string_view dbus;  // the Manager1 property, or empty; a literal (used as a C string)
     bool runtime;           // writable while serving (sysfs, SetParameter) and part of a state
     ZonesEffect zones;
     ParamValue (*get)(const Params&);
