@@ -5,9 +5,9 @@
 #include <cstring>
 #include <string>
 
-#include "bus/bus_errors.h"
+#include "bus_api/bus_errors.h"
 #include "bus/bus_guard.h"
-#include "bus/bus_names.h"
+#include "bus_api/bus_names.h"
 #include "bus/bus_objects.h"
 #include "bus/method_support.h"
 #include "hotplug/machine.h"

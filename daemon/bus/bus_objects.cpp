@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "bus/bus_errors.h"
+#include "bus_api/bus_errors.h"
 #include "bus/bus_guard.h"
-#include "bus/bus_names.h"
+#include "bus_api/bus_names.h"
 #include "bus/method_support.h"
 #include "hotplug/machine.h"
 #include "hotplug/param_table.h"
-#include "test_fault.h"
+#include "support/test_fault.h"
 
 namespace hotplugfs::bus {
 

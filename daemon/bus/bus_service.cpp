@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "bus/bus_errors.h"
-#include "bus/bus_names.h"
+#include "bus_api/bus_errors.h"
+#include "bus_api/bus_names.h"
 #include "bus/bus_objects.h"
 #include "hotplug/machine.h"
 

@@ -1,6 +1,6 @@
 #include "bus/method_support.h"
 
-#include "test_fault.h"
+#include "support/test_fault.h"
 
 #include <grp.h>
 
@@ -9,8 +9,8 @@
 
 #include "hotplug/machine.h"
 
-#include "bus/bus_errors.h"
-#include "bus/bus_names.h"
+#include "bus_api/bus_errors.h"
+#include "bus_api/bus_names.h"
 
 namespace hotplugfs::bus {
 namespace {

@@ -9,8 +9,8 @@
 #include <functional>
 #include <stdexcept>
 
-#include "bus/bus_errors.h"
-#include "bus/bus_names.h"
+#include "bus_api/bus_errors.h"
+#include "bus_api/bus_names.h"
 
 namespace hotplugfs::ctl {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "bus/bus_names.h"
+#include "bus_api/bus_names.h"
 
 namespace hotplugfs::ctl {
 namespace {

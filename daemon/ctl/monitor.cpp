@@ -1,6 +1,6 @@
 #include "ctl/monitor.h"
 
-#include "bus/bus_names.h"
+#include "bus_api/bus_names.h"
 
 #include <fnmatch.h>
 #include <signal.h>

@@ -16,7 +16,7 @@
 #include "fuse/fuse_server.h"
 #include "fuse/request_guard.h"
 #include "fuse/session_loop.h"
-#include "test_fault.h"
+#include "support/test_fault.h"
 
 namespace hotplugfs {
 namespace {

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "work_queue.h"
+#include "support/work_queue.h"
 
 using hotplugfs::WorkQueue;
 

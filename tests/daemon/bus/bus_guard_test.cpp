@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "bus/bus_errors.h"
+#include "bus_api/bus_errors.h"
 #include "bus/bus_guard.h"
 
 using namespace hotplugfs::bus;

@@ -1,11 +1,11 @@
-#include "bus/bus_errors.h"
+#include "bus_api/bus_errors.h"
 
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <vector>
 
-#include "bus/bus_names.h"
+#include "bus_api/bus_names.h"
 
 namespace hotplugfs::bus {
 namespace {

@@ -16,7 +16,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "work_queue.h"
+#include "support/work_queue.h"
 
 namespace hotplugfs {
 

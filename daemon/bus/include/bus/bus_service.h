@@ -25,7 +25,7 @@
 #include "hotplug/event.h"
 #include "hotplug/params.h"
 #include "model/change_listener.h"
-#include "work_queue.h"
+#include "support/work_queue.h"
 
 namespace hotplugfs::bus {
 

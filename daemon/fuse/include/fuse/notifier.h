@@ -9,7 +9,7 @@
 
 #include "fsmodel/tree.h"
 #include "fuse/known_inodes.h"
-#include "work_queue.h"
+#include "support/work_queue.h"
 
 struct fuse_session;
 

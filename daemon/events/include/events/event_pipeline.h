@@ -16,7 +16,7 @@
 #include "sandbox/program_runner.h"
 #include "sandbox/unique_fd.h"
 #include "udev/rules.h"
-#include "work_queue.h"
+#include "support/work_queue.h"
 
 namespace hotplugfs {
 
