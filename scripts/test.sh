@@ -124,43 +124,52 @@ for exe in "${SUITES[@]}"; do
   fi
 done
 
-# 1b. Fuzzing the udev rules parser: a clang build of its libFuzzer target in build-fuzz/, run for
-#     60 s from the seed corpus; one JUnit case, failed if it does not build or finds a crash.
-echo "== rules-parser-fuzz"
+# 1b. Fuzzing the udev rules parser and the state file loader: a clang build of their libFuzzer
+#     targets in build-fuzz/, each run for 60 s from its seed corpus; one JUnit case per target,
+#     failed if it does not build or finds a crash.
 FUZZ_BUILD=build-fuzz
-FUZZ_XML="$RESULTS/rules-parser-fuzz.xml"
-FUZZ_LOG="$FUZZ_BUILD/fuzz.log"
-fuzz_rc=0
+FUZZ_TARGETS=(rules-parser-fuzz state-loader-fuzz)
+declare -A FUZZ_SEEDS=([rules-parser-fuzz]=tests/fuzz/corpus [state-loader-fuzz]=tests/fuzz/state-corpus)
+fuzz_build_rc=0
 if [ -f "$FUZZ_BUILD/meson-private/coredata.dat" ]; then
-  CXX=clang++ meson setup --reconfigure "$FUZZ_BUILD" -Dfuzz=true -Dtests=false -Dwerror=true --buildtype=debugoptimized || fuzz_rc=$?
+  CXX=clang++ meson setup --reconfigure "$FUZZ_BUILD" -Dfuzz=true -Dtests=false -Dwerror=true --buildtype=debugoptimized || fuzz_build_rc=$?
 else
   rm -rf -- "$FUZZ_BUILD"
-  CXX=clang++ meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=false -Dwerror=true --buildtype=debugoptimized || fuzz_rc=$?
+  CXX=clang++ meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=false -Dwerror=true --buildtype=debugoptimized || fuzz_build_rc=$?
 fi
-[ "$fuzz_rc" -eq 0 ] && { ninja -C "$FUZZ_BUILD" tests/fuzz/rules-parser-fuzz || fuzz_rc=$?; }
-if [ "$fuzz_rc" -ne 0 ]; then
-  synthetic_failure "$FUZZ_XML" fuzz "rules-parser-fuzz 60 s" "the fuzz target failed to build (status $fuzz_rc); see the log above"
-else
-  rm -rf -- "$FUZZ_BUILD/corpus" && mkdir -p "$FUZZ_BUILD/corpus" "$FUZZ_BUILD/artifacts"
-  timeout --kill-after=10 180 "$FUZZ_BUILD/tests/fuzz/rules-parser-fuzz" -max_total_time=60 \
-    -artifact_prefix="$FUZZ_BUILD/artifacts/" "$FUZZ_BUILD/corpus" tests/fuzz/corpus \
+for target in "${FUZZ_TARGETS[@]}"; do
+  echo "== $target"
+  FUZZ_XML="$RESULTS/$target.xml"
+  FUZZ_LOG="$FUZZ_BUILD/$target.log"
+  FUZZ_CORPUS="$FUZZ_BUILD/corpus/$target"
+  FUZZ_ARTIFACTS="$FUZZ_BUILD/artifacts/$target"
+  fuzz_rc=$fuzz_build_rc
+  [ "$fuzz_rc" -eq 0 ] && { ninja -C "$FUZZ_BUILD" "tests/fuzz/$target" || fuzz_rc=$?; }
+  if [ "$fuzz_rc" -ne 0 ]; then
+    synthetic_failure "$FUZZ_XML" fuzz "$target 60 s" "the fuzz target failed to build (status $fuzz_rc); see the log above"
+    continue
+  fi
+  rm -rf -- "$FUZZ_CORPUS" && mkdir -p "$FUZZ_CORPUS" "$FUZZ_ARTIFACTS"
+  timeout --kill-after=10 180 "$FUZZ_BUILD/tests/fuzz/$target" -max_total_time=60 \
+    -artifact_prefix="$FUZZ_ARTIFACTS/" "$FUZZ_CORPUS" "${FUZZ_SEEDS[$target]}" \
     >"$FUZZ_LOG" 2>&1 || fuzz_rc=$?
   tail -n 5 "$FUZZ_LOG"
   if [ "$fuzz_rc" -ne 0 ]; then
-    synthetic_failure "$FUZZ_XML" fuzz "rules-parser-fuzz 60 s" \
-      "the fuzzer exited with status $fuzz_rc (crash artifacts in $FUZZ_BUILD/artifacts):
+    synthetic_failure "$FUZZ_XML" fuzz "$target 60 s" \
+      "the fuzzer exited with status $fuzz_rc (crash artifacts in $FUZZ_ARTIFACTS):
 $(tail -n 60 "$FUZZ_LOG")"
   else
-    "$PY" - "$FUZZ_XML" <<'PYEOF'
+    "$PY" - "$FUZZ_XML" "$target 60 s" <<'PYEOF'
 import sys
+from xml.sax.saxutils import quoteattr
 with open(sys.argv[1], "w", encoding="utf-8") as f:
     f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     f.write('<testsuites><testsuite name="fuzz" tests="1" failures="0" errors="0">\n')
-    f.write('<testcase classname="fuzz" name="rules-parser-fuzz 60 s"/>\n')
+    f.write(f'<testcase classname="fuzz" name={quoteattr(sys.argv[2])}/>\n')
     f.write('</testsuite></testsuites>\n')
 PYEOF
   fi
-fi
+done
 
 # 2. Integration tests (pytest). The daemon's sanitizer reports go to files, because the daemon
 #    detaches from the terminal.

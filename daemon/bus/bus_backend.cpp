@@ -1,6 +1,7 @@
 #include "bus/bus_backend.h"
 
 #include "persist/state_file.h"
+#include "persist/state_rules.h"
 
 namespace hotplugfs::bus {
 
@@ -18,7 +19,8 @@ long Backend::apply(const std::function<hotplug::Outcome(hotplug::Machine&)>& op
 }
 
 std::string Backend::save(const std::string& file) const {
-    return persist::write_atomically(file, persist::encode(live.snapshot()));
+    // Saved during a slow offline, the state is the one from before that write (state_rules.h).
+    return persist::write_atomically(file, persist::encode(persist::at_rest(live.snapshot())));
 }
 
 int Backend::load(const std::string& file, std::string& why) const {

@@ -108,12 +108,14 @@ hotplug::Zone parse_zone(const Value& value, const hotplug::MemoryRangeSpec& ran
     const std::string name(hotplug::zone_name(zone));
     if (!range.online)
         value.fail("only online memory has a zone; drop \"zone\" or make the range online");
-    if (zone != hotplug::Zone::DMA && zone != hotplug::Zone::DMA32) return zone;
-    const uint64_t limit = hotplug::arch_zone_limit(arch, zone);
-    if (limit == 0) value.fail(std::string(hotplug::arch_name(arch)) + " has no " + name + " zone");
-    if (range.start + range.size > limit)
-        value.fail("the range " + extent_text(range.start, range.size) + " reaches above the " +
-                   name + " limit " + hex(limit));
+    switch (hotplug::zone_fit(arch, zone, range.start + range.size)) {
+        case hotplug::ZoneFit::Fits: break;
+        case hotplug::ZoneFit::NoSuchZone:
+            value.fail(std::string(hotplug::arch_name(arch)) + " has no " + name + " zone");
+        case hotplug::ZoneFit::AboveLimit:
+            value.fail("the range " + extent_text(range.start, range.size) + " reaches above the " +
+                       name + " limit " + hex(hotplug::arch_zone_limit(arch, zone)));
+    }
     return zone;
 }
 

@@ -8,6 +8,7 @@
 
 #include "config/config_values.h"
 #include "persist/state_file.h"
+#include "persist/state_rules.h"
 
 namespace hotplugfs::persist {
 namespace {
@@ -231,7 +232,9 @@ std::string encode(const hotplug::MachineSnapshot& s) {
 std::variant<hotplug::MachineSnapshot, StateError> decode(std::string_view text,
                                                           const std::string& name) {
     try {
-        return decode_document(Json::parse(text));
+        hotplug::MachineSnapshot state = decode_document(Json::parse(text));
+        check_state_rules(state);
+        return state;
     } catch (const Invalid& invalid) {
         return StateError{name, invalid.json_path.empty() ? "/" : invalid.json_path,
                           invalid.reason};

@@ -75,4 +75,11 @@ uint64_t arch_zone_limit(Arch arch, Zone zone) {
     return kAll;
 }
 
+ZoneFit zone_fit(Arch arch, Zone zone, uint64_t end) {
+    if (zone != Zone::DMA && zone != Zone::DMA32) return ZoneFit::Fits;
+    const uint64_t limit = arch_zone_limit(arch, zone);
+    if (limit == 0) return ZoneFit::NoSuchZone;
+    return end > limit ? ZoneFit::AboveLimit : ZoneFit::Fits;
+}
+
 }  // namespace hotplug

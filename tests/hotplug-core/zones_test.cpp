@@ -344,3 +344,20 @@ TEST_CASE("ppc64 has only Normal and Movable", "[zones]") {
     CHECK(span(m, 0, Zone::DMA).empty());
     CHECK(span(m, 0, Zone::DMA32).empty());
 }
+
+TEST_CASE("zone_fit: DMA and DMA32 only where the architecture has them, below their limit",
+          "[zones]") {
+    CHECK(zone_fit(Arch::X86_64, Zone::DMA, 16 * MiB) == ZoneFit::Fits);
+    CHECK(zone_fit(Arch::X86_64, Zone::DMA, 16 * MiB + 1) == ZoneFit::AboveLimit);
+    CHECK(zone_fit(Arch::X86_64, Zone::DMA32, 4 * GiB) == ZoneFit::Fits);
+    CHECK(zone_fit(Arch::X86_64, Zone::DMA32, 5 * GiB) == ZoneFit::AboveLimit);
+    CHECK(zone_fit(Arch::Arm64, Zone::DMA, 128 * MiB) == ZoneFit::NoSuchZone);
+    CHECK(zone_fit(Arch::S390x, Zone::DMA, 2 * GiB) == ZoneFit::Fits);
+    CHECK(zone_fit(Arch::S390x, Zone::DMA32, 256 * MiB) == ZoneFit::NoSuchZone);
+    CHECK(zone_fit(Arch::Ppc64, Zone::DMA, 16 * MiB) == ZoneFit::NoSuchZone);
+    for (Arch arch : {Arch::X86_64, Arch::Arm64, Arch::Ppc64, Arch::S390x})
+        for (Zone zone : {Zone::Normal, Zone::Movable}) {
+            CHECK(zone_fit(arch, zone, 128 * MiB) == ZoneFit::Fits);
+            CHECK(zone_fit(arch, zone, UINT64_MAX) == ZoneFit::Fits);
+        }
+}

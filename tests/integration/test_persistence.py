@@ -246,6 +246,36 @@ def test_damaged_field_is_named(tmp_path, saved_state):
     assert message.startswith(f"hotplugfsd: {state}: /blocks/3/zone: unknown value"), message
 
 
+def test_impossible_machine_is_refused(tmp_path, saved_state):
+    """Values no machine can hold, as a hand edit or damage leaves them, are refused at their
+    field with the reason: a DMA zone at 4 GiB, a block caught going offline, a SEQNUM that
+    would wrap around to 0."""
+    state, good = saved_state
+    doc = json.loads(good)
+    run = next(i for i, r in enumerate(doc["blocks"]) if r["first"] == 32)
+    assert doc["blocks"][run]["count"] == 8 and doc["blocks"][run]["zone"] == "Normal"
+
+    def edited(pointer, value):
+        changed = json.loads(good)
+        *parents, last = pointer.split("/")[1:]
+        target = changed
+        for key in parents:
+            target = target[int(key) if isinstance(target, list) else key]
+        target[last] = value
+        return json.dumps(changed).encode()
+
+    for pointer, value, reason in (
+            (f"/blocks/{run}/zone", "DMA", "blocks 32..39 [0x100000000, 0x140000000) reach "
+                                           "above the DMA limit 0x1000000 of x86_64"),
+            (f"/blocks/{run}/state", "going-offline",
+             "going-offline is a transient state, which a state file never keeps (an offline "
+             "still migrating has not completed: its blocks are \"online\")"),
+            ("/seqnum", 2**64 - 1, "18446744073709551615 is out of range (at most 2^63-1 = "
+                                   "9223372036854775807, so that the counter never wraps around)")):
+        message = refuse_and_keep(tmp_path, state, edited(pointer, value))
+        assert message == f"hotplugfsd: {state}: {pointer}: {reason}\n"
+
+
 def test_state_of_another_configuration_is_refused(tmp_path, saved_state):
     state, good = saved_state
     config = hpfs.write_config(tmp_path, {

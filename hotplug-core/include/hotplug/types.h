@@ -44,4 +44,10 @@ uint64_t arch_section_size(Arch arch);
 // Physical upper bound (exclusive) of each kernel zone on an architecture; Movable has none.
 uint64_t arch_zone_limit(Arch arch, Zone zone);
 
+// Whether memory that ends at `end` (exclusive) can be in `zone` on `arch`: DMA and DMA32
+// exist only where the architecture has them and hold only memory below their limit; Normal
+// and Movable may hold any memory. Configured ranges and saved blocks are both held to this.
+enum class ZoneFit : uint8_t { Fits, NoSuchZone, AboveLimit };
+ZoneFit zone_fit(Arch arch, Zone zone, uint64_t end);
+
 }  // namespace hotplug

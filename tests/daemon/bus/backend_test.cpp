@@ -94,3 +94,28 @@ TEST_CASE("Backend: Load of a missing or broken file fails and changes nothing")
     CHECK(why.find(broken) != std::string::npos);
     CHECK(f.read(kState72) == "online\n");
 }
+
+TEST_CASE("Backend: Save during a slow offline keeps the block online, and Load takes it") {
+    Fixture f;
+    TempDir dir;
+    const std::string file = (dir.path / "saved.json").string();
+    const std::string state35 = "devices/system/memory/memory35/state";
+    REQUIRE(f.backend.apply([](hotplug::Machine& m) {
+        return m.set_block_fault(35, hotplug::BlockFault{-1, 0}, false);
+    }) == 0);
+    std::string saved = "not saved";
+    const LiveMachine::Waiter save_meanwhile{[&](int64_t) {
+        CHECK(f.read(state35) == "going-offline\n");
+        saved = f.backend.save(file);
+        return false;  // the migration finishes
+    }};
+    const auto ino = f.live.resolve(state35);
+    REQUIRE(ino);
+    CHECK(f.live.write_file(*ino, "offline", save_meanwhile).result == 7);
+    CHECK(saved.empty());
+    CHECK(f.read(state35) == "offline\n");
+    std::string why;
+    CHECK(f.backend.load(file, why) == 0);
+    CHECK(why.empty());
+    CHECK(f.read(state35) == "online\n");
+}

@@ -28,8 +28,8 @@ struct StateError {
 };
 
 std::string encode(const hotplug::MachineSnapshot& snap);
-// Parses and type-checks a state document; `name` stands in for the file in errors. Whether
-// the snapshot fits a machine is Machine::restore's to say.
+// Parses and checks a state document (its types, and state_rules.h); `name` stands in for the
+// file in errors. Whether the snapshot fits a machine is Machine::restore's to say.
 std::variant<hotplug::MachineSnapshot, StateError> decode(std::string_view text,
                                                           const std::string& name);
 
