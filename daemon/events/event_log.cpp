@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "sandbox/safe_open.h"
+
 namespace hotplugfs {
 namespace {
 
@@ -45,8 +47,12 @@ std::string errno_name(int error) {
 
 }  // namespace
 
-EventLog::EventLog(const std::string& path) : file_(std::fopen(path.c_str(), "a")) {
+EventLog::EventLog(const std::string& path) {
+    sandbox::OpenedFile opened = sandbox::open_own_file(path, sandbox::OpenFor::Appending);
+    if (!opened.fd) throw std::runtime_error(path + ": " + opened.error);
+    file_.reset(::fdopen(opened.fd.get(), "a"));
     if (!file_) throw std::runtime_error(path + ": " + std::strerror(errno));
+    opened.fd.release();  // the FILE owns it now
 }
 
 void EventLog::write_line(const std::string& line) {

@@ -21,7 +21,8 @@ namespace hotplugfs {
 
 class EventLog : public ChangeListener, public EventSink {
   public:
-    // Opens (creating, appending) `path`; throws std::runtime_error naming the file on failure.
+    // Opens (creating, appending) `path`, a plain file of this user and no link
+    // (sandbox::open_own_file); throws std::runtime_error "PATH: reason" on failure.
     explicit EventLog(const std::string& path);
     void append_kernel(const std::vector<hotplug::Uevent>& events, int64_t realtime_ns,
                        int64_t monotonic_us);
