@@ -94,14 +94,17 @@ EmulatedUdev::Settings udev_settings(const DaemonOptions& o, const Platform& pla
 
 // The D-Bus API: always on the private socket in the runtime directory, on a bus if asked.
 std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, LiveMachine& live,
-                                           const std::string& mountpoint) {
+                                           const std::string& mountpoint,
+                                           const EventLog* event_log) {
     const std::filesystem::path dir =
         o.runtime_dir ? std::filesystem::path(*o.runtime_dir)
                       : std::filesystem::path(mountpoint).parent_path();
     if (o.runtime_dir) mkdir(dir.c_str(), 0755);  // one level, like systemd's RuntimeDirectory=
     const std::string socket = (dir / "bus").string();
     try {
-        auto service = std::make_unique<bus::BusService>(bus::Backend{live, {}},
+        std::function<std::string()> event_log_state;
+        if (event_log) event_log_state = [event_log] { return event_log->state(); };
+        auto service = std::make_unique<bus::BusService>(bus::Backend{live, {}, event_log_state},
                                                          bus::BusService::Options{o.bus, socket});
         service->start();
         return service;
@@ -153,7 +156,7 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
         spdlog::error("{}", e.what());
         return 1;
     }
-    std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint);
+    std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint, event_log.get());
     if (!bus_service) return 1;
     live.subscribe(*bus_service);
     const int rc = server.run(mountpoint, std::bind_front(announce_ready, std::cref(o), ready_fd,
