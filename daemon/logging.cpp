@@ -1,15 +1,50 @@
 #include "logging.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 #include <syslog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <mutex>
+
+#include "sandbox/safe_open.h"
 
 namespace hotplugfs {
+namespace {
+
+// --log-file: spdlog's file sink opens by name, and would follow a link planted there. This
+// one writes to the descriptor sandbox::open_own_file() opened, each message with one
+// write() (O_APPEND), so nothing is kept back to flush.
+class OpenedFileSink final : public spdlog::sinks::base_sink<std::mutex> {
+  public:
+    explicit OpenedFileSink(sandbox::UniqueFd fd) : fd_(std::move(fd)) {}
+
+  protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t text;
+        formatter_->format(msg, text);
+        const char* p = text.data();
+        size_t left = text.size();
+        while (left > 0) {
+            const ssize_t n = ::write(fd_.get(), p, left);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return;  // a log that cannot be written has no one to tell
+            p += n;
+            left -= static_cast<size_t>(n);
+        }
+    }
+    void flush_() override {}
+
+  private:
+    sandbox::UniqueFd fd_;
+};
+
+}  // namespace
 
 bool DaemonLog::start(const DaemonOptions& o) {
     const auto level = spdlog::level::from_str(o.log_level);
@@ -22,7 +57,13 @@ bool DaemonLog::start(const DaemonOptions& o) {
         // guards its list with its own mutex.
         sinks_ = std::make_shared<spdlog::sinks::dist_sink_mt>();
         if (o.log_file) {
-            sinks_->add_sink(std::make_shared<spdlog::sinks::basic_file_sink_mt>(*o.log_file));
+            auto file = sandbox::open_own_file(*o.log_file, sandbox::OpenFor::Appending);
+            if (!file.fd) {
+                std::fprintf(stderr, "hotplugfsd: --log-file %s: %s\n", o.log_file->c_str(),
+                             file.error.c_str());
+                return false;
+            }
+            sinks_->add_sink(std::make_shared<OpenedFileSink>(std::move(file.fd)));
         } else {
             terminal_ = std::make_shared<spdlog::sinks::stderr_sink_mt>();
             sinks_->add_sink(terminal_);

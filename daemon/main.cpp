@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 
@@ -24,6 +23,7 @@
 #include "mount_guard.h"
 #include "options.h"
 #include "persist/state_file.h"
+#include "sandbox/safe_open.h"
 
 namespace hotplugfs {
 namespace {
@@ -94,14 +94,17 @@ EmulatedUdev::Settings udev_settings(const DaemonOptions& o, const Platform& pla
 
 // The D-Bus API: always on the private socket in the runtime directory, on a bus if asked.
 std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, LiveMachine& live,
-                                           const std::string& mountpoint) {
+                                           const std::string& mountpoint,
+                                           const EventLog* event_log) {
     const std::filesystem::path dir =
         o.runtime_dir ? std::filesystem::path(*o.runtime_dir)
                       : std::filesystem::path(mountpoint).parent_path();
     if (o.runtime_dir) mkdir(dir.c_str(), 0755);  // one level, like systemd's RuntimeDirectory=
     const std::string socket = (dir / "bus").string();
     try {
-        auto service = std::make_unique<bus::BusService>(bus::Backend{live, {}},
+        std::function<std::string()> event_log_state;
+        if (event_log) event_log_state = std::bind_front(&EventLog::state, event_log);
+        auto service = std::make_unique<bus::BusService>(bus::Backend{live, {}, event_log_state},
                                                          bus::BusService::Options{o.bus, socket});
         service->start();
         return service;
@@ -113,7 +116,13 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, LiveMachine& 
 
 // Once the mount answers: the pid file, systemd, and the parent of a daemon that detaches.
 void announce_ready(const DaemonOptions& o, int ready_fd, DaemonLog& log) {
-    if (o.pid_file) std::ofstream(*o.pid_file) << getpid() << '\n';
+    // Renamed into place: the file appears whole, and whatever took the name since start-up
+    // is replaced, never followed.
+    if (o.pid_file) {
+        const std::string pid = std::to_string(getpid()) + '\n';
+        if (const std::string why = persist::write_atomically(*o.pid_file, pid); !why.empty())
+            spdlog::error("--pid-file {}: {}", *o.pid_file, why);
+    }
     sd_notify(0, "READY=1");  // a no-op unless systemd (Type=notify) started us
     if (ready_fd >= 0) {
         log.detached();
@@ -125,7 +134,8 @@ void announce_ready(const DaemonOptions& o, int ready_fd, DaemonLog& log) {
 }
 
 int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::MachineSpec& spec,
-          const Platform& platform, const std::string& mountpoint, DaemonLog& log) {
+          const Platform& platform, const std::string& mountpoint, DaemonLog& log,
+          std::unique_ptr<EventLog> event_log) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     if (ready_fd >= 0) log.forked();
     LiveMachine live(spec, std::move(machine), realtime_ns(),
@@ -133,15 +143,6 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
                             : fsmodel::ChangingFiles::LikeSysfs);
     if (o.state_file)
         live.set_persist_hook(hotplugfs::persist::persister(*o.state_file, live.snapshot()));
-    std::unique_ptr<EventLog> event_log;
-    if (o.event_log) {
-        try {
-            event_log = std::make_unique<EventLog>(*o.event_log);
-        } catch (const std::exception& e) {
-            spdlog::error("event log: {}", e.what());
-            return 1;
-        }
-    }
     FuseOptions fuse_options;
     fuse_options.allow_other = o.allow_other;
     fuse_options.fast = o.fast;
@@ -155,7 +156,7 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
         spdlog::error("{}", e.what());
         return 1;
     }
-    std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint);
+    std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint, event_log.get());
     if (!bus_service) return 1;
     live.subscribe(*bus_service);
     const int rc = server.run(mountpoint, std::bind_front(announce_ready, std::cref(o), ready_fd,
@@ -182,6 +183,27 @@ bool check_rules_dirs(const DaemonOptions& o) {
     return true;
 }
 
+// The files the daemon writes are opened or checked before anything else is created or
+// mounted, so that a planted link or FIFO fails the command (sandbox/safe_open.h).
+bool open_event_log(const DaemonOptions& o, std::unique_ptr<EventLog>& event_log) {
+    if (!o.event_log) return true;
+    try {
+        event_log = std::make_unique<EventLog>(*o.event_log);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hotplugfsd: --event-log %s\n", e.what());
+        return false;
+    }
+    return true;
+}
+
+bool check_pid_file(const DaemonOptions& o) {
+    if (!o.pid_file) return true;
+    const std::string why = sandbox::check_replaceable(*o.pid_file);
+    if (why.empty()) return true;
+    std::fprintf(stderr, "hotplugfsd: --pid-file %s: %s\n", o.pid_file->c_str(), why.c_str());
+    return false;
+}
+
 }  // namespace
 }  // namespace hotplugfs
 
@@ -192,6 +214,8 @@ int main(int argc, char** argv) {
     const DaemonOptions& o = *parsed.options;
     DaemonLog log;
     if (!log.start(o)) return 2;
+    std::unique_ptr<EventLog> event_log;
+    if (!check_pid_file(o) || !open_event_log(o, event_log)) return 2;
     Platform platform;
     hotplug::MachineSpec spec;
     auto machine = load_machine(o, platform, spec);
@@ -211,5 +235,5 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (!check_rules_dirs(o)) return 2;
-    return serve(o, std::move(*machine), spec, platform, mountpoint, log);
+    return serve(o, std::move(*machine), spec, platform, mountpoint, log, std::move(event_log));
 }

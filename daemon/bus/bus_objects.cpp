@@ -222,6 +222,11 @@ int method_get_state(sd_bus_message* m, void* userdata, sd_bus_error*) {
 int property_manager(sd_bus* /*bus*/, const char* /*path*/, const char* /*interface*/,
                      const char* property, sd_bus_message* reply, void* userdata,
                      sd_bus_error* /*error*/) {
+    if (std::strcmp(property, "EventLogState") == 0) {  // not the machine's: no read lock
+        const Backend& b = backend_of(userdata);
+        return sd_bus_message_append(reply, "s",
+                                     b.event_log_state ? b.event_log_state().c_str() : "off");
+    }
     return backend_of(userdata).live.read([&](const hotplug::Machine& mach, const fsmodel::Tree&) {
         const std::string p = property;
         if (p == "BlockSize") return sd_bus_message_append(reply, "t", mach.block_size());
@@ -279,6 +284,7 @@ const sd_bus_vtable kManagerProperties[] = {
     SD_BUS_PROPERTY("BlockSize", "t", guarded<property_manager>, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Blocks", "t", guarded<property_manager>, 0, 0),
     SD_BUS_PROPERTY("Seqnum", "t", guarded<property_manager>, 0, 0),
+    SD_BUS_PROPERTY("EventLogState", "s", guarded<property_manager>, 0, 0),
 };
 
 const sd_bus_vtable kManagerMembers[] = {

@@ -93,6 +93,7 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
 
 bool wanted(const Options& o, const nlohmann::ordered_json& event) {
     const std::string source = event.value("source", "kernel");
+    if (source != "kernel" && source != "udev") return false;  // the log's own "lost" lines
     if (source == "kernel" ? !o.kernel : !o.udev) return false;
     if (o.subsystems.empty()) return true;
     const std::string subsystem = event.value("subsystem", "");

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 
+#include "sandbox/safe_open.h"
 #include "sandbox/unique_fd.h"
 
 namespace hotplugfs::persist {
@@ -51,13 +52,22 @@ struct TempFile {
 };
 
 // nullopt with `error` set to the errno (ENOENT: the file does not exist) and `why` on failure.
-std::optional<std::string> read_file(const std::string& path, int& error, std::string& why) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
+// `own_file`: the daemon's own state file, which it also replaces, must be a plain file of its
+// user (sandbox::open_own_file); a file to load is read wherever a link leads.
+std::optional<std::string> read_file(const std::string& path, bool own_file, int& error,
+                                     std::string& why) {
+    UniqueFd fd;
+    if (own_file) {
+        sandbox::OpenedFile opened = sandbox::open_own_file(path, sandbox::OpenFor::Reading);
+        fd = std::move(opened.fd);
+        error = opened.code;
+        why = opened.code == EPERM ? opened.error : std::string("cannot open: ") + opened.error;
+    } else {
+        fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
         error = errno;
         why = errno_text("cannot open");
-        return std::nullopt;
     }
+    if (!fd) return std::nullopt;
     std::string text;
     char buf[1 << 16];
     for (;;) {
@@ -114,6 +124,12 @@ std::string write_atomically(const std::string& path, std::string_view text, int
         if (error) *error = errno ? errno : EIO;
         return why;
     };
+    // rename() replaces a link or a FIFO without following or opening it; refusing them still
+    // says at once that something else claims the name.
+    if (std::string why = sandbox::check_replaceable(path); !why.empty()) {
+        if (error) *error = EPERM;
+        return why;
+    }
     const std::string dir = directory_of(path);
     TempFile temp{dir + '/' + temp_prefix(path) + "XXXXXX"};
     UniqueFd fd(::mkostemp(temp.path.data(), O_CLOEXEC));
@@ -140,7 +156,7 @@ std::variant<hotplug::Machine, StateError> open(const std::string& path,
                                                 hotplug::Machine built) {
     int error = 0;
     std::string why;
-    const auto text = read_file(path, error, why);
+    const auto text = read_file(path, true, error, why);
     if (!text && error != ENOENT) return StateError{path, "", why};
     remove_leftovers(path);
     if (!text) {
@@ -163,7 +179,7 @@ std::variant<hotplug::Machine, StateError> open(const std::string& path,
 std::variant<hotplug::MachineSnapshot, StateError> read(const std::string& path) {
     int error = 0;
     std::string why;
-    const auto text = read_file(path, error, why);
+    const auto text = read_file(path, false, error, why);
     if (!text) return StateError{path, "", why, error};
     return decode(*text, path);
 }

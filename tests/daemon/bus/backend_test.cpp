@@ -29,7 +29,7 @@ struct TempDir {
 struct Fixture {
     hotplug::MachineSpec spec = hotplug::default_machine_spec();
     LiveMachine live{spec, std::move(*hotplug::Machine::build(spec)), 0};
-    bus::Backend backend{live, {}};
+    bus::Backend backend{live, {}, {}};
 
     std::string read(const std::string& path) const {
         const auto ino = live.resolve(path);

@@ -40,6 +40,9 @@ struct Backend {
     // that may wait (an offline that migrates slowly). Returns what the handler returns.
     // Set by BusService.
     std::function<int(sd_bus_message* m, std::function<MethodResult()> work)> defer;
+    // The event log's state for the EventLogState property ("ok", "failing: <reason>"); empty
+    // without --event-log.
+    std::function<std::string()> event_log_state;
 
     // One write() to a file of the tree: bytes or -errno. A slow offline is interrupted after
     // kMaxOfflineWaitMs.
