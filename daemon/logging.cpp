@@ -1,5 +1,6 @@
 #include "logging.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -13,6 +14,7 @@
 #include <mutex>
 
 #include "sandbox/safe_open.h"
+#include "support/printable.h"
 
 namespace hotplugfs {
 namespace {
@@ -44,12 +46,32 @@ class OpenedFileSink final : public spdlog::sinks::base_sink<std::mutex> {
     sandbox::UniqueFd fd_;
 };
 
+// The pattern's %* is the message with what users wrote escaped (support/printable.h): a
+// newline in a device name or a written value cannot forge a log line.
+class EscapedMessage final : public spdlog::custom_flag_formatter {
+  public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        const std::string text = printable({msg.payload.data(), msg.payload.size()});
+        dest.append(text.data(), text.data() + text.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<EscapedMessage>();
+    }
+};
+
+std::unique_ptr<spdlog::formatter> escaping_formatter(const std::string& pattern) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<EscapedMessage>('*').set_pattern(pattern);
+    return formatter;
+}
+
 }  // namespace
 
 bool DaemonLog::start(const DaemonOptions& o) {
     const auto level = spdlog::level::from_str(o.log_level);
     if (level == spdlog::level::off && o.log_level != "off") {
-        std::fprintf(stderr, "hotplugfsd: unknown log level '%s'\n", o.log_level.c_str());
+        std::fprintf(stderr, "hotplugfsd: unknown log level '%s'\n", printable(o.log_level).c_str());
         return false;
     }
     try {
@@ -59,7 +81,7 @@ bool DaemonLog::start(const DaemonOptions& o) {
         if (o.log_file) {
             auto file = sandbox::open_own_file(*o.log_file, sandbox::OpenFor::Appending);
             if (!file.fd) {
-                std::fprintf(stderr, "hotplugfsd: --log-file %s: %s\n", o.log_file->c_str(),
+                std::fprintf(stderr, "hotplugfsd: --log-file %s: %s\n", printable(*o.log_file).c_str(),
                              file.error.c_str());
                 return false;
             }
@@ -69,6 +91,7 @@ bool DaemonLog::start(const DaemonOptions& o) {
             sinks_->add_sink(terminal_);
         }
         auto logger = std::make_shared<spdlog::logger>("hotplugfsd", sinks_);
+        logger->set_formatter(escaping_formatter("[%Y-%m-%d %H:%M:%S.%e] [%n] [%l] %*"));
         logger->set_level(level);
         logger->flush_on(spdlog::level::info);
         spdlog::set_default_logger(logger);
@@ -83,7 +106,7 @@ void DaemonLog::forked() {
     if (!terminal_) return;  // --log-file: the file stays the one place
     auto syslog = std::make_shared<spdlog::sinks::syslog_sink_mt>("hotplugfsd", LOG_PID,
                                                                   LOG_DAEMON, false);
-    syslog->set_pattern("%v");  // syslog stamps time, host and ident itself
+    syslog->set_formatter(escaping_formatter("%*"));  // syslog stamps time, host and ident
     sinks_->add_sink(std::move(syslog));
 }
 

@@ -24,6 +24,7 @@
 #include "options.h"
 #include "persist/state_file.h"
 #include "sandbox/safe_open.h"
+#include "support/printable.h"
 
 namespace hotplugfs {
 namespace {
@@ -34,7 +35,7 @@ std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& p
     if (o.config) {
         auto loaded = config::load_config_file(*o.config);
         if (auto* err = std::get_if<config::ConfigError>(&loaded)) {
-            std::fprintf(stderr, "hotplugfsd: %s\n", err->message().c_str());
+            std::fprintf(stderr, "hotplugfsd: %s\n", printable(err->message()).c_str());
             return std::nullopt;
         }
         spec = std::get<hotplug::MachineSpec>(std::move(loaded));
@@ -43,14 +44,15 @@ std::optional<hotplug::Machine> load_machine(const DaemonOptions& o, Platform& p
     loaded_spec = spec;
     auto built = hotplug::Machine::build(spec);
     if (!built) {
-        std::fprintf(stderr, "hotplugfsd: %s: %s\n", o.config.value_or("built-in machine").c_str(),
-                     built.error().message.c_str());
+        std::fprintf(stderr, "hotplugfsd: %s: %s\n",
+                     printable(o.config.value_or("built-in machine")).c_str(),
+                     printable(built.error().message).c_str());
         return std::nullopt;
     }
     if (o.state_file) {  // the saved machine, if there is one
         auto opened = persist::open(*o.state_file, spec, std::move(built.value()));
         if (auto* err = std::get_if<persist::StateError>(&opened)) {
-            std::fprintf(stderr, "hotplugfsd: %s\n", err->message().c_str());
+            std::fprintf(stderr, "hotplugfsd: %s\n", printable(err->message()).c_str());
             return std::nullopt;
         }
         return std::get<hotplug::Machine>(std::move(opened));
@@ -176,7 +178,7 @@ bool check_rules_dirs(const DaemonOptions& o) {
                           : !S_ISDIR(st.st_mode)      ? "not a directory"
                                                       : nullptr;
         if (why) {
-            std::fprintf(stderr, "hotplugfsd: --rules-dir %s: %s\n", dir.c_str(), why);
+            std::fprintf(stderr, "hotplugfsd: --rules-dir %s: %s\n", printable(dir).c_str(), why);
             return false;
         }
     }
@@ -190,7 +192,7 @@ bool open_event_log(const DaemonOptions& o, std::unique_ptr<EventLog>& event_log
     try {
         event_log = std::make_unique<EventLog>(*o.event_log);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "hotplugfsd: --event-log %s\n", e.what());
+        std::fprintf(stderr, "hotplugfsd: --event-log %s\n", printable(e.what()).c_str());
         return false;
     }
     return true;
@@ -200,7 +202,8 @@ bool check_pid_file(const DaemonOptions& o) {
     if (!o.pid_file) return true;
     const std::string why = sandbox::check_replaceable(*o.pid_file);
     if (why.empty()) return true;
-    std::fprintf(stderr, "hotplugfsd: --pid-file %s: %s\n", o.pid_file->c_str(), why.c_str());
+    std::fprintf(stderr, "hotplugfsd: --pid-file %s: %s\n", printable(*o.pid_file).c_str(),
+                 why.c_str());
     return false;
 }
 
@@ -231,7 +234,7 @@ int main(int argc, char** argv) {
     }
     const std::string mountpoint = resolved;
     if (const std::string why = prepare_mountpoint(mountpoint); !why.empty()) {
-        std::fprintf(stderr, "hotplugfsd: %s\n", why.c_str());
+        std::fprintf(stderr, "hotplugfsd: %s\n", printable(why).c_str());
         return 1;
     }
     if (!check_rules_dirs(o)) return 2;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "support/printable.h"
+
 namespace hotplugfs {
 namespace {
 
@@ -67,7 +69,7 @@ bool takes_value(std::string_view opt) {
 }
 
 ParsedOptions usage_error(const std::string& message) {
-    std::fprintf(stderr, "hotplugfsd: %s\nTry 'hotplugfsd --help'.\n", message.c_str());
+    std::fprintf(stderr, "hotplugfsd: %s\nTry 'hotplugfsd --help'.\n", printable(message).c_str());
     return ParsedOptions{std::nullopt, 2};
 }
 

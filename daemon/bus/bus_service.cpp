@@ -20,6 +20,7 @@
 #include "bus_api/bus_names.h"
 #include "bus/bus_objects.h"
 #include "hotplug/machine.h"
+#include "support/printable.h"
 
 namespace hotplugfs::bus {
 namespace {
@@ -285,7 +286,8 @@ void BusService::send_replies() {
             if (res.message.empty())
                 set_errno_error(&error, res.error, res.what);
             else
-                sd_bus_error_set(&error, error_name(res.error).c_str(), res.message.c_str());
+                sd_bus_error_set(&error, error_name(res.error).c_str(),
+                                 printable(res.message, true).c_str());
             r = sd_bus_reply_method_error(d.call, &error);
         } else if (res.value) {
             r = sd_bus_reply_method_return(d.call, "s", res.value->c_str());

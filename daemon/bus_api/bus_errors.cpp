@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bus_api/bus_names.h"
+#include "support/printable.h"
 
 namespace hotplugfs::bus {
 namespace {
@@ -46,7 +47,7 @@ void register_error_map() {
 int set_errno_error(sd_bus_error* error, int errnum, const std::string& what) {
     const std::string message =
         what.empty() ? std::strerror(errnum) : what + ": " + std::strerror(errnum);
-    sd_bus_error_set(error, error_name(errnum).c_str(), message.c_str());
+    sd_bus_error_set(error, error_name(errnum).c_str(), printable(message, true).c_str());
     return -errnum;
 }
 

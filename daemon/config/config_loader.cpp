@@ -14,6 +14,7 @@
 #include "config/config_sections.h"
 #include "config/config_values.h"
 #include "hotplug/machine.h"
+#include "support/printable.h"
 
 namespace hotplugfs::config {
 namespace {
@@ -153,8 +154,7 @@ std::optional<std::string> read_whole_file(const std::string& path, std::string&
 
 std::string ConfigError::message() const {
     std::string line = file + ": " + (json_path.empty() ? "" : json_path + ": ") + reason;
-    std::replace(line.begin(), line.end(), '\n', ' ');  // callers log exactly one line
-    return line;
+    return printable(line);  // callers print exactly one line
 }
 
 LoadResult load_config_text(std::string_view text, const std::string& name) {

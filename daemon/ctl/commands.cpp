@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus_api/bus_names.h"
+#include "support/printable.h"
 
 namespace hotplugfs::ctl {
 namespace {
@@ -31,7 +32,7 @@ int report(const Context& c, bool ok, const sd_bus_error& error, const std::stri
                                 .dump()
                                 .c_str());
     } else {
-        std::fprintf(stderr, "hotplugctl: %s: %s\n", what.c_str(), message);
+        std::fprintf(stderr, "hotplugctl: %s: %s\n", printable(what).c_str(), printable(message).c_str());
     }
     return 1;
 }

@@ -8,6 +8,7 @@
 #include "ctl/commands.h"
 #include "ctl/monitor.h"
 #include "ctl/run.h"
+#include "support/printable.h"
 
 namespace {
 
@@ -67,10 +68,11 @@ int main(int argc, char** argv) {
         try {
             return c->run(ctx, Args(argv + at + 1, argv + argc));
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "hotplugctl: %s\n", e.what());
+            std::fprintf(stderr, "hotplugctl: %s\n", hotplugfs::printable(e.what()).c_str());
             return 1;
         }
     }
-    std::fprintf(stderr, "hotplugctl: unknown command '%s'\nTry 'hotplugctl --help'.\n", argv[at]);
+    std::fprintf(stderr, "hotplugctl: unknown command '%s'\nTry 'hotplugctl --help'.\n",
+                 hotplugfs::printable(argv[at]).c_str());
     return 2;
 }

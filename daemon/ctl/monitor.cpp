@@ -1,6 +1,7 @@
 #include "ctl/monitor.h"
 
 #include "bus_api/bus_names.h"
+#include "support/printable.h"
 
 #include <fnmatch.h>
 #include <signal.h>
@@ -75,7 +76,7 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
         else if (a == "--event-log" || a == "-s" || a == "--subsystem-match") {
             const auto v = value();
             if (!v) {
-                std::fprintf(stderr, "hotplugctl monitor: %s needs a value\n", argv[i]);
+                std::fprintf(stderr, "hotplugctl monitor: %s needs a value\n", printable(argv[i]).c_str());
                 return std::nullopt;
             }
             (a == "--event-log" ? o.event_log = *v : o.subsystems.emplace_back(*v));
@@ -153,7 +154,7 @@ int follow_signals(const Options& o, const GlobalOptions& global) {
     try {
         client = std::make_unique<Client>(global.target);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "hotplugctl monitor: %s\n", e.what());
+        std::fprintf(stderr, "hotplugctl monitor: %s\n", printable(e.what()).c_str());
         return 1;
     }
     sd_bus* bus = client->bus();

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "sandbox/emulated_sysfs.h"
+#include "support/printable.h"
 
 namespace hotplugfs::ctl {
 namespace {
@@ -94,7 +95,7 @@ std::optional<RunOptions> parse(int argc, char** argv, int& rc) {
         }
         if (a != "--config" && a != "--rules-dir" && a != "--root" && a != "--daemon") break;
         if (!(v = value())) {
-            std::fprintf(stderr, "hotplugctl run: %s needs a value\n", a.c_str());
+            std::fprintf(stderr, "hotplugctl run: %s needs a value\n", printable(a).c_str());
             return std::nullopt;
         }
         if (a == "--config")
