@@ -18,6 +18,7 @@
 #include "model/live_machine.h"
 #include "events/emulated_udev.h"
 #include "events/event_log.h"
+#include "fdstore/fuse_keeper.h"
 #include "fuse/fuse_server.h"
 #include "logging.h"
 #include "mount_guard.h"
@@ -137,7 +138,7 @@ void announce_ready(const DaemonOptions& o, int ready_fd, DaemonLog& log) {
 
 int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::MachineSpec& spec,
           const Platform& platform, const std::string& mountpoint, DaemonLog& log,
-          std::unique_ptr<EventLog> event_log) {
+          std::unique_ptr<EventLog> event_log, std::optional<FuseResume> resume) {
     const int ready_fd = o.foreground ? -1 : daemonize();
     if (ready_fd >= 0) log.forked();
     LiveMachine live(spec, std::move(machine), realtime_ns(),
@@ -161,8 +162,16 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
     std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint, event_log.get());
     if (!bus_service) return 1;
     live.subscribe(*bus_service);
-    const int rc = server.run(mountpoint, std::bind_front(announce_ready, std::cref(o), ready_fd,
-                                                          std::ref(log)));
+    const bool resumed = resume.has_value();  // the keeper holds this connection already
+    const int rc = server.run(
+        mountpoint,
+        [&] {
+            announce_ready(o, ready_fd, log);
+            if (auto connection = server.connection(); connection && !resumed)
+                fdstore::keep_fuse_connection(mountpoint, *connection);
+        },
+        std::move(resume));
+    fdstore::release_fuse_connection();  // an orderly end: the mount is gone
     live.stop_waiting();  // a D-Bus method or a rule still waiting for an offline ends now
     bus_service->stop();
     if (udev) udev->stop();
@@ -233,10 +242,13 @@ int main(int argc, char** argv) {
         std::snprintf(resolved, sizeof resolved, "%s", o.mountpoint.c_str());
     }
     const std::string mountpoint = resolved;
-    if (const std::string why = prepare_mountpoint(mountpoint); !why.empty()) {
+    // A connection handed back by a keeper is served where it is mounted; else mount afresh.
+    std::optional<FuseResume> resume = fdstore::take_fuse_connection(mountpoint);
+    if (const std::string why = resume ? "" : prepare_mountpoint(mountpoint); !why.empty()) {
         std::fprintf(stderr, "hotplugfsd: %s\n", printable(why).c_str());
         return 1;
     }
     if (!check_rules_dirs(o)) return 2;
-    return serve(o, std::move(*machine), spec, platform, mountpoint, log, std::move(event_log));
+    return serve(o, std::move(*machine), spec, platform, mountpoint, log, std::move(event_log),
+                 std::move(resume));
 }

@@ -247,6 +247,13 @@ private:
 void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t,
               fuse_file_info*) {
     FuseServer& s = server(req);
+    // Sent before a takeover and resent: the daemon that read it may have applied it. Applied
+    // twice, "online" would fail EINVAL and a probe would add memory twice; its outcome is
+    // unknown, which is EIO.
+    if (DeviceIo::handling_resent()) {
+        fuse_reply_err(req, EIO);
+        return;
+    }
     LiveMachine::WriteResult r;
     {
         RequestInterrupt interrupt(req, s);

@@ -1,8 +1,11 @@
 #include "fuse/fuse_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include <cstring>
 #include <thread>
 
 #include "fuse/fuse_ops.h"
@@ -17,10 +20,19 @@ struct ArgsGuard {
     ~ArgsGuard() { fuse_opt_free_args(&args); }
 };
 
+// A daemon's handles are numbered from the boot clock's nanoseconds at its start: a previous
+// daemon on the same connection started earlier and opened fewer files than nanoseconds
+// passed until it died, so its handles, which the kernel may still use, are all below ours.
+uint64_t first_handle() {
+    timespec now{};
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec) + 1;
+}
+
 }  // namespace
 
 FuseServer::FuseServer(LiveMachine& live, FuseOptions options)
-    : live_(live), options_(options), notifier_(known_) {
+    : live_(live), options_(options), notifier_(known_), next_fh_(first_handle()) {
     live_.subscribe(*this);
 }
 
@@ -42,6 +54,9 @@ int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t of
                               std::string& out) {
     std::lock_guard lock(snapshots_mu_);
     auto it = snapshots_.find(fh);
+    // A file opened before a takeover: its snapshot died with that daemon, take a new one.
+    if (it == snapshots_.end() && adopt_handles_ && fh < next_fh_)
+        it = snapshots_.emplace(fh, std::nullopt).first;
     if (it == snapshots_.end()) return EBADF;
     if (off == 0 || !it->second) {
         std::string content;
@@ -57,7 +72,51 @@ int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t of
 
 bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited(se_) != 0; }
 
-int FuseServer::run(const std::string& mountpoint, const std::function<void()>& on_ready) {
+std::optional<FuseConnection> FuseServer::connection() const {
+    auto init = io_.init_exchange();
+    if (!init || !se_) return std::nullopt;
+    return FuseConnection{fuse_session_fd(se_), std::move(*init)};
+}
+
+bool FuseServer::attach(const std::string& mountpoint, std::optional<FuseResume>& resume) {
+    if (!resume) {
+        if (fuse_session_mount(se_, mountpoint.c_str()) != 0) {
+            spdlog::error("cannot mount on {}", mountpoint);
+            return false;
+        }
+        // The same descriptor, read and written through DeviceIo from now on.
+        if (fuse_session_custom_io(se_, &DeviceIo::hooks(), fuse_session_fd(se_)) != 0) {
+            spdlog::error("cannot serve {} through the daemon's device I/O", mountpoint);
+            fuse_session_unmount(se_);
+            return false;
+        }
+        return true;
+    }
+    const int fd = resume->fd.get();
+    if (fuse_session_custom_io(se_, &DeviceIo::hooks(), fd) != 0) {
+        spdlog::error("cannot serve the connection handed over for {}", mountpoint);
+        return false;
+    }
+    resume->fd.release();  // the session closes it
+    resumed_ = true;
+    if (const std::string why = io_.replay_init(se_, resume->init); !why.empty()) {
+        spdlog::error("cannot take over {}: {}", mountpoint, why);
+        return false;
+    }
+    // Nothing is known of what the kernel cached from the previous daemon: every change is
+    // invalidated, and files it opened are still read.
+    known_.assume_all_known();
+    adopt_handles_ = true;
+    if (const int err = DeviceIo::request_resend(fd); err == 0)
+        spdlog::info("took over {}; the kernel resends what was left unanswered", mountpoint);
+    else
+        spdlog::warn("took over {}; requests left unanswered fail ({}: this kernel cannot resend)",
+                     mountpoint, std::strerror(err));
+    return true;
+}
+
+int FuseServer::run(const std::string& mountpoint, const std::function<void()>& on_ready,
+                    std::optional<FuseResume> resume) {
     ArgsGuard a;
     std::string opts = "fsname=hotplugfs,subtype=hotplugfs";
     // Only the mounting user may use a mount without allow_other. When that user is root,
@@ -76,8 +135,7 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
     int rc = 1;
     if (fuse_set_signal_handlers(se_) != 0) {
         spdlog::error("cannot install signal handlers");
-    } else if (fuse_session_mount(se_, mountpoint.c_str()) != 0) {
-        spdlog::error("cannot mount on {}", mountpoint);
+    } else if (!attach(mountpoint, resume)) {
         fuse_remove_signal_handlers(se_);
     } else {
         notifier_.attach(se_);
@@ -101,6 +159,9 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
         notifier_.stop();
         completer_->stop();
         fuse_session_unmount(se_);
+        // libfuse unmounts only what it mounted; lazily, like it, and only if still there.
+        if (resumed_ && umount2(mountpoint.c_str(), MNT_DETACH) != 0 && errno != EINVAL)
+            spdlog::warn("cannot unmount {}: {}", mountpoint, std::strerror(errno));
         fuse_remove_signal_handlers(se_);
         spdlog::info("unmounted {}", mountpoint);
         rc = rc < 0 ? 1 : 0;

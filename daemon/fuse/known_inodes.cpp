@@ -28,6 +28,7 @@ void KnownInodes::forget(uint64_t ino, uint64_t nlookup) {
 }
 
 bool KnownInodes::known(uint64_t ino) const {
+    if (all_known_.load(std::memory_order_relaxed)) return true;
     std::lock_guard lock(mu_);
     const uint8_t* count = slot(ino, false);
     return count && *count > 0;

@@ -11,9 +11,11 @@
 #include <string>
 
 #include "model/live_machine.h"
+#include "fuse/device_io.h"
 #include "fuse/known_inodes.h"
 #include "fuse/listing_completer.h"
 #include "fuse/notifier.h"
+#include "sandbox/unique_fd.h"
 
 struct fuse_session;
 typedef uint64_t fuse_ino_t;
@@ -31,6 +33,18 @@ struct FuseOptions {
     bool debug = false;  // libfuse prints every request
 };
 
+// A connection another daemon mounted and served, handed over by whoever kept it open.
+struct FuseResume {
+    sandbox::UniqueFd fd;  // the /dev/fuse descriptor
+    InitExchange init;     // what the first daemon and the kernel agreed at INIT
+};
+
+// What a keeper needs to hand the connection to the next daemon.
+struct FuseConnection {
+    int fd = -1;  // owned by the server
+    InitExchange init;
+};
+
 class FuseServer : public ChangeListener {
 public:
     FuseServer(LiveMachine& live, FuseOptions options);
@@ -38,9 +52,14 @@ public:
     FuseServer(const FuseServer&) = delete;
     FuseServer& operator=(const FuseServer&) = delete;
 
-    // Mounts, calls on_ready once the mount answers, serves until a signal or unmount.
+    // Mounts (or, given `resume`, serves the connection already mounted at `mountpoint`),
+    // calls on_ready once the mount answers, serves until a signal or unmount.
     // Returns 0 after a clean unmount, non-zero with a logged reason otherwise.
-    int run(const std::string& mountpoint, const std::function<void()>& on_ready);
+    int run(const std::string& mountpoint, const std::function<void()>& on_ready,
+            std::optional<FuseResume> resume = std::nullopt);
+
+    // Once INIT is answered: the connection, for a keeper (nullopt before).
+    std::optional<FuseConnection> connection() const;
 
     // Every change of the model, wherever it came from, reaches the kernel's caches here.
     void on_invalidations(const fsmodel::Invalidations& inval) override { notifier_.apply(inval); }
@@ -69,20 +88,29 @@ public:
     void set_truncate_in_open(bool on) { truncate_in_open_ = on; }
     bool truncate_in_open() const { return truncate_in_open_; }
 
+    DeviceIo& device_io() { return io_; }
     LiveMachine& live() { return live_; }
     KnownInodes& known() { return known_; }
     const FuseOptions& options() const { return options_; }
 
 private:
+    // Mounts, or takes over the resumed connection; false (logged) if neither worked.
+    bool attach(const std::string& mountpoint, std::optional<FuseResume>& resume);
+
     LiveMachine& live_;
     FuseOptions options_;
     KnownInodes known_;
     Notifier notifier_;
     std::mutex snapshots_mu_;  // guards snapshots_ and next_fh_
     std::unordered_map<uint64_t, std::optional<std::string>> snapshots_;
-    uint64_t next_fh_ = 1;
+    // Handles of a previous daemon may still be open in the kernel: start past any of them
+    // (see fuse_server.cpp).
+    uint64_t next_fh_;
+    bool adopt_handles_ = false;  // a taken-over connection: unknown handles are a previous daemon's
     std::unique_ptr<ListingCompleter> completer_;  // lives from mount to session teardown
     fuse_session* se_ = nullptr;
+    DeviceIo io_;
+    bool resumed_ = false;
     std::atomic<bool> truncate_in_open_{false};  // written once by INIT, before other requests
 };
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,9 @@ public:
     void looked_up(uint64_t ino);
     void forget(uint64_t ino, uint64_t nlookup);
     bool known(uint64_t ino) const;
+    // From now on every inode counts as known: the kernel holds inodes nobody counted (a
+    // connection taken over from another daemon).
+    void assume_all_known() { all_known_ = true; }
     size_t chunk_count() const;
 
 private:
@@ -27,6 +31,7 @@ private:
 
     uint8_t* slot(uint64_t ino, bool create) const;
 
+    std::atomic<bool> all_known_{false};
     mutable std::mutex mu_;  // guards chunks_ and the counts inside them
     mutable std::unordered_map<uint64_t, std::unique_ptr<Chunk>> chunks_;
 };

@@ -1,0 +1,33 @@
+// The file-descriptor store protocol of systemd (sd_notify(3) FDSTORE=1, sd_listen_fds(3)),
+// spoken to whichever keeper listens on $NOTIFY_SOCKET: systemd itself, or a container manager
+// that implements the same messages (docs/restarts.md).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "sandbox/unique_fd.h"
+
+namespace hotplugfs::fdstore {
+
+// Whether a keeper listens: $NOTIFY_SOCKET is set.
+bool available();
+
+// Hands a duplicate of `fd` to the keeper under `name`. Returns an empty string or why not.
+std::string store(const std::string& name, int fd);
+
+// Stores `bytes` as a sealed memory file named `name`.
+std::string store_bytes(const std::string& name, const std::string& bytes);
+
+// Asks the keeper to close and forget every descriptor stored under `name`.
+void remove(const std::string& name);
+
+// The descriptors the keeper passed to this process at start ($LISTEN_FDS and $LISTEN_FDNAMES,
+// for $LISTEN_PID only), by name. The variables are unset, so no child inherits them.
+std::multimap<std::string, sandbox::UniqueFd> take_passed();
+
+// The whole content of a stored memory file, read from its start whatever its offset (the
+// offset is shared with the keeper's copy).
+std::string read_bytes(int fd);
+
+}  // namespace hotplugfs::fdstore

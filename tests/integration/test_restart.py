@@ -1,0 +1,244 @@
+"""A restart never breaks the mount: hotplugfsd keeps its FUSE connection in a file-descriptor
+store (fdstore_keeper.FdStoreKeeper plays systemd's), and a daemon started with that connection
+handed back serves it where it is mounted, with the same machine (--state) and the same inode
+numbers, while callers of the mount only wait."""
+
+import errno
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+import fdstore_keeper
+import hpfs
+
+# The built-in machine: blocks 72.. are offline and can be onlined and offlined again.
+TOGGLED = list(range(72, 80))
+
+
+class Service:
+    """hotplugfsd --foreground under a keeper, as the systemd unit runs it."""
+
+    def __init__(self, top):
+        self.top = top
+        self.mountpoint = os.path.join(top, "sys")
+        os.mkdir(self.mountpoint)
+        self.state = os.path.join(top, "state.json")
+        self.events = os.path.join(top, "events.jsonl")
+        self.keeper = fdstore_keeper.FdStoreKeeper(top)
+        self.procs = []
+        self.starts = 0
+
+    def start(self):
+        log = open(os.path.join(self.top, f"log-{self.starts}"), "wb")
+        argv = [hpfs.daemon_executable(), "--foreground", "--state", self.state,
+                "--event-log", self.events, "--runtime-dir", self.top, self.mountpoint]
+        proc = self.keeper.start(argv, env=hpfs.TOOL_ENV, stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=log)
+        log.close()
+        self.procs.append(proc)
+        self.starts += 1
+        self.keeper.wait_ready(self.starts)
+        return proc
+
+    def log(self, n):
+        with open(os.path.join(self.top, f"log-{n}"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def path(self, rel):
+        return os.path.join(self.mountpoint, rel)
+
+    def kill(self):
+        proc = self.procs[-1]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def close(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+        self.keeper.close()  # the last copy of a connection nobody serves: it is aborted
+        for _ in range(10):
+            if not hpfs.is_mounted(self.mountpoint):
+                break
+            hpfs.lazy_unmount(self.mountpoint)
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+@pytest.fixture
+def service():
+    s = Service(tempfile.mkdtemp(prefix=hpfs.TEMP_PREFIX))
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_the_connection_is_kept_under_fuse_and_fuse_init(service):
+    service.start()
+    service.keeper.wait_for(lambda: len(service.keeper.stored) == 2, what="two stored fds")
+    assert service.keeper.names() == ["fuse", "fuse-init"]
+    ready = [m for m in service.keeper.messages if "READY=1" in m.split("\n")]
+    assert ready == [service.keeper.messages[0]], service.keeper.messages
+    # An orderly stop (the unit's ExecStop unmounts) takes them out of the store again.
+    stop = subprocess.run(["fusermount3", "-u", "-z", service.mountpoint], capture_output=True,
+                          text=True, timeout=30)
+    assert stop.returncode == 0, stop.stderr
+    assert service.procs[-1].wait(timeout=30) == 0, service.log(0)
+    service.keeper.wait_for(lambda: not service.keeper.stored, what="an empty store")
+
+
+def test_a_restart_after_sigkill_serves_the_same_mount(service):
+    service.start()
+    service.keeper.wait_for(lambda: len(service.keeper.stored) == 2, what="two stored fds")
+    rel = f"{hpfs.MEM}/memory72/state"
+    assert hpfs.write_errno(service.path(rel), b"online") == 6
+    inodes = {p: os.stat(service.path(p)).st_ino for p in (hpfs.MEM, rel)}
+    mount_id = os.stat(service.mountpoint).st_dev
+    service.kill()
+    assert hpfs.is_mounted(service.mountpoint)
+    service.start()
+    assert "took over" in service.log(1), service.log(1)
+    assert os.stat(service.mountpoint).st_dev == mount_id
+    assert hpfs.mount_count(service.mountpoint) == 1
+    assert read(service.path(rel)) == b"online\n"
+    assert {p: os.stat(service.path(p)).st_ino for p in inodes} == inodes
+    # Files first looked up by the new daemon have the numbers a fresh daemon gives them.
+    fresh = service.path(f"{hpfs.MEM}/memory73/phys_index")
+    assert read(fresh) == b"%08x\n" % 73
+    assert hpfs.write_errno(service.path(f"{hpfs.MEM}/memory73/state"), b"online") == 6
+    # The connection is still kept (by the store, not re-sent): a second kill is survived too.
+    assert service.keeper.names() == ["fuse", "fuse-init"]
+    service.kill()
+    service.start()
+    assert read(service.path(f"{hpfs.MEM}/memory73/state")) == b"online\n"
+
+
+class Recorder:
+    """Runs `op` in a loop on a thread; keeps (start, end, errno or None, what) of each call."""
+
+    def __init__(self, name, op):
+        self.name, self.op = name, op
+        self.calls = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        i = 0
+        while not self.stop.is_set():
+            start = time.monotonic()
+            try:
+                what = self.op(i)
+                err = None
+            except OSError as exc:
+                what, err = None, exc.errno
+            self.calls.append((start, time.monotonic(), err, what))
+            i += 1
+
+
+def test_callers_never_see_the_daemon_die(service):
+    """4 readers and a writer loop over the mount; the daemon is SIGKILLed and started again
+    from the store. Nobody sees ENOTCONN or waits more than 2 s past the restart; a call in
+    flight at the kill may fail EIO or EINTR; the machine is what the successful writes made
+    it, and SEQNUMs go on without a repeat."""
+    service.start()
+    service.keeper.wait_for(lambda: len(service.keeper.stored) == 2, what="two stored fds")
+    rng = random.Random(16)
+    readable = [f"{hpfs.MEM}/memory{n}/{attr}" for n in TOGGLED + [0, 40, 100]
+                for attr in ("state", "online", "valid_zones", "phys_index")]
+    readable += [f"{hpfs.MEM}/block_size_bytes", f"{hpfs.NODE}/node0/meminfo"]
+
+    def reader(i):
+        if i % 5 == 0:
+            return len(os.listdir(service.path(hpfs.MEM)))
+        return read(service.path(rng.choice(readable)))
+
+    last_ok = {}  # block -> the state its last successful write asked for
+
+    def writer(i):
+        # The other state than the block has: a write that failed in the restart may or may
+        # not have taken effect.
+        block = TOGGLED[i % len(TOGGLED)]
+        state = read(service.path(f"{hpfs.MEM}/memory{block}/state"))
+        target = b"offline" if state == b"online\n" else b"online"
+        fd = os.open(service.path(f"{hpfs.MEM}/memory{block}/state"), os.O_WRONLY)
+        try:
+            os.write(fd, target)
+        finally:
+            os.close(fd)
+        last_ok[block] = target
+        return (block, target)
+
+    loops = [Recorder(f"reader{k}", reader) for k in range(4)] + [Recorder("writer", writer)]
+    for loop in loops:
+        loop.thread.start()
+    try:
+        time.sleep(0.8)
+        service.kill()
+        killed = time.monotonic()
+        seq_at_kill = hpfs.read_events(service.events)[-1]["seqnum"]
+        time.sleep(0.5)  # the mount only waits meanwhile
+        service.start()
+        ready = time.monotonic()
+        time.sleep(3.0)  # long enough for many calls on a loaded machine
+    finally:
+        for loop in loops:
+            loop.stop.set()
+        for loop in loops:
+            loop.thread.join(timeout=10)
+    assert not [loop.name for loop in loops if loop.thread.is_alive()], "a caller hangs"
+    assert "took over" in service.log(1), service.log(1)
+
+    for loop in loops:
+        after = [c for c in loop.calls if c[0] >= ready]
+        assert len(after) > 10, f"{loop.name} made only {len(after)} calls after the restart"
+        for start, end, err, _ in loop.calls:
+            name = errno.errorcode.get(err, err) if err else None
+            assert err not in (errno.ENOTCONN, errno.ECONNABORTED), f"{loop.name}: {name}"
+            # Waiting through the restart is fine; more than 2 s past it is a hang.
+            assert end - max(start, ready) < 2.0, f"{loop.name} waited {end - start:.1f} s"
+            if err is not None:
+                # Only a call that was in flight when the daemon died may fail.
+                assert err in (errno.EIO, errno.EINTR), \
+                    f"{loop.name}: {name} at {start - killed:+.3f}..{end - killed:+.3f} s " \
+                    f"from the kill, restart at {ready - killed:+.3f} s"
+                assert start < killed, f"{loop.name}: {name} after the kill"
+        failed = [c for c in loop.calls if c[2] is not None]
+        assert len(failed) <= 1, f"{loop.name}: {failed}"
+
+    # The kill came while callers were in the mount: they waited through the restart.
+    waited = [c for loop in loops for c in loop.calls if c[0] < killed and c[1] > ready]
+    assert waited, "no call was waiting across the restart"
+
+    writes = [c for c in loops[-1].calls if c[2] is None]
+    assert writes and writes[-1][0] > ready
+    assert service.keeper.names() == ["fuse", "fuse-init"]
+    for block, target in last_ok.items():
+        assert read(service.path(f"{hpfs.MEM}/memory{block}/state")) == target + b"\n", block
+
+    # SEQNUMs: no repeat; the only gap allowed is a write applied by the dead daemon that
+    # failed its caller (its event may not have reached the log before the kill).
+    seqnums = [e["seqnum"] for e in hpfs.read_events(service.events)]
+    assert len(seqnums) == len(set(seqnums)) and seqnums == sorted(seqnums)
+    gaps = sum(b - a - 1 for a, b in zip(seqnums, seqnums[1:]))
+    assert gaps <= len([c for c in loops[-1].calls if c[2] is not None]) * 2, seqnums
+    assert max(seqnums) > seq_at_kill
+    with open(service.state) as f:
+        assert json.load(f)["seqnum"] == max(seqnums)
