@@ -228,8 +228,10 @@ Verdict check_slow_subscriber(const Options& o, const std::string& dir) {
                 std::to_string(changes) + " online/offline Uevent signals",
             "all", got == changes);
     v.info("daemon fds: " + std::to_string(fds_start) + " with one subscriber, " +
-           std::to_string(fds_with_slow) + " at the end of B (the slow one is " +
-           (fds_with_slow > fds_start ? "still connected)" : "disconnected)"));
+           std::to_string(fds_with_slow) + " at the end of B: the slow one is " +
+           (fds_with_slow > fds_start
+                ? "still connected (the daemon disconnects a peer past 8192 unsent messages)"
+                : "disconnected"));
     if (errors_a + errors_b) v.fail(std::to_string(errors_a + errors_b) + " reads failed");
     if (toggler.failures()) v.fail(std::to_string(toggler.failures()) + " state writes failed");
     if (!d.running() || bench::rss_kib(d.pid()) < 0) v.fail("the daemon died");
