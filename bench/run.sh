@@ -6,8 +6,10 @@
 # release build in build-release, runs hotplugfs-bench (table on stdout, JSON in
 # bench/out/results.json) and, when it is built, the 1,000,000-op consistency stress against
 # fresh default-machine daemons: the default (exact) mode and --fast, 3 writers and 3 readers
-# each (summaries in bench/out/stress-*.txt).
-# Exit status: non-zero if the benchmark fails or a stress pass reports violations.
+# each (summaries in bench/out/stress-*.txt), and the load and resource checks of hotplugfs-load
+# (bench/out/load.txt; --quick: its reduced CI counts).
+# Exit status: non-zero if the benchmark fails, a stress pass reports violations or a load
+# check fails a bound.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,11 +18,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 QUICK=()
+LOAD_COUNTS=()
 STRESS_OPS=1000000
 for arg in "$@"; do
   case "$arg" in
-    --quick) QUICK=(--quick); STRESS_OPS=100000 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --quick) QUICK=(--quick); LOAD_COUNTS=(--reduced); STRESS_OPS=100000 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -98,11 +101,19 @@ echo "=== hotplugfs-bench ==="
 "$BUILD/bench/hotplugfs-bench" --daemon "$BUILD/daemon/hotplugfsd" --out "$OUT/results.json" \
   "${QUICK[@]}"
 
+# --- load and resources: each check starts its own daemons and prints its bounds ---
+LOAD_RC=0
+echo
+echo "=== hotplugfs-load ${LOAD_COUNTS[*]} ==="
+"$BUILD/bench/hotplugfs-load" --daemon "$BUILD/daemon/hotplugfsd" "${LOAD_COUNTS[@]}" 2>&1 \
+  | tee "$OUT/load.txt" || LOAD_RC=${PIPESTATUS[0]}
+echo "hotplugfs-load exit status: $LOAD_RC (report in $OUT/load.txt)"
+
 STRESS="$BUILD/bench/hotplugfs-stress"
 if [ ! -x "$STRESS" ]; then
   echo
   echo "($STRESS is not built: consistency stress skipped)"
-  exit 0
+  exit "$LOAD_RC"
 fi
 
 # --- consistency stress, each pass against a fresh daemon serving the built-in machine ---
@@ -172,7 +183,8 @@ stress_pass() {
   return "$rc"
 }
 
-RC=0
+RC=$LOAD_RC
+[ "$RC" = 0 ] || RC=1
 STRESS_HELP=$("$STRESS" --help 2>&1 || true)
 if [[ $STRESS_HELP == *--mode* ]]; then
   stress_pass exact strict || RC=1

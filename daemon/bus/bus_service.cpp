@@ -58,6 +58,13 @@ int driver_name_owner(sd_bus_message* m, void*, sd_bus_error*) {
     return sd_bus_reply_method_return(m, "s", ":1.0");
 }
 
+// A peer that stops reading its socket would have every later signal queued for it here, up to
+// sd-bus's limit of 384k messages (about 400 MiB of Uevents). Past this many unsent messages
+// (about 9 MiB; a burst larger than that is a hot-add of 4096 blocks at once) it is
+// disconnected instead: a gap it could not see would be worse, and the end of the connection
+// tells it to reconnect and read the state again.
+constexpr uint64_t kMaxQueuedPerPeer = 8192;
+
 const sd_bus_vtable kDriverVtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD("Hello", "", "s", driver_hello, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -351,8 +358,24 @@ void BusService::flush() {
         changed = std::exchange(changed_, false);
     }
     for (sd_bus* bus : connections())
-        for (const auto& e : events) emit_uevent(bus, e);
+        for (const auto& e : events) {
+            if (!keeps_up(bus)) break;
+            emit_uevent(bus, e);
+        }
+    prune_peers();
     if (changed) emit_changes();
+}
+
+bool BusService::keeps_up(sd_bus* peer) {
+    uint64_t queued = 0;
+    if (peer == bus_ || sd_bus_get_n_queued_write(peer, &queued) < 0 ||
+        queued <= kMaxQueuedPerPeer)
+        return true;
+    spdlog::warn("D-Bus: disconnecting a subscriber that does not read its socket ({} messages "
+                 "unsent)",
+                 queued);
+    sd_bus_close(peer);
+    return false;
 }
 
 void BusService::emit_uevent(sd_bus* bus, const hotplug::Uevent& e) {
@@ -399,6 +422,7 @@ void BusService::emit_changes() {
             changed_devices.emplace_back(old.first, 0);
     last_devices_ = std::move(devices);
     for (sd_bus* bus : connections()) {
+        if (!keeps_up(bus)) continue;
         if (changed_properties.size() > 1)
             sd_bus_emit_properties_changed_strv(bus, kManagerPath, kManagerInterface,
                                                 const_cast<char**>(changed_properties.data()));

@@ -71,6 +71,9 @@ class BusService : public ChangeListener {
     void flush();
     void emit_uevent(sd_bus* bus, const hotplug::Uevent& e);
     void emit_changes();
+    // False (and the peer closed, pruned later) when a private-socket peer has too many
+    // messages waiting to be written to it.
+    bool keeps_up(sd_bus* peer);
     void prune_peers();
     void count_listeners();
     std::vector<sd_bus*> connections() const;
