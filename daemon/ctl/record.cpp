@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -67,6 +68,7 @@ class DiskTree : public record::Tree {
         while (const dirent* e = readdir(d.get()))
             if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, ".."))
                 names.emplace_back(e->d_name);
+        std::sort(names.begin(), names.end());  // messages and output do not follow readdir
         return names;
     }
 

@@ -160,3 +160,147 @@ def test_capture_block_files_are_the_same(served_capture):
                       "phys_device"):
                 with open(os.path.join(mem, b, f), "rb") as src:
                     assert served.read_mem(f"{b}/{f}") == src.read(), f"{name} {b}/{f}"
+
+
+# --- chmem on a served capture -------------------------------------------------------------------
+def capture_states(name):
+    mem = os.path.join(DATA, name, "sys", hpfs.MEM)
+    out = {}
+    for e in os.listdir(mem):
+        if e.startswith("memory"):
+            with open(os.path.join(mem, e, "state"), "rb") as f:
+                out[int(e[6:])] = f.read()
+    return out
+
+
+@pytest.mark.parametrize("name,enable,disable", [
+    ("x86_64", "-b 48-49", "-b 37"),
+    ("s390x", "512M", "-b 15"),
+    ("arm64", "-b 18", "-b 19"),
+])
+def test_chmem_on_a_served_capture_changes_exactly_the_named_blocks(daemon, tmp_path, name,
+                                                                    enable, disable):
+    path, _ = record_to(tmp_path, "--sysroot", os.path.join(DATA, name))
+    d = daemon(config=path)
+    before = capture_states(name)
+    assert d.states() == before
+    bs = int(d.read_mem("block_size_bytes"), 16)
+    enabled = (set(range(48, 50)) if name == "x86_64" else {16, 17} if name == "s390x"
+               else {18})
+    disabled = {37} if name == "x86_64" else {15} if name == "s390x" else {19}
+    for args in (f"-e {enable}", f"-d {disable}"):
+        r = hpfs.ns_run(d, f"chmem {args}")
+        assert r.returncode == 0, f"chmem {args}: {r.stderr}"
+    want = dict(before)
+    want.update({n: b"online\n" for n in enabled})
+    want.update({n: b"offline\n" for n in disabled})
+    assert d.states() == want
+    for n in enabled:  # chmem onlines to Movable where valid_zones offers it
+        assert d.read_mem(f"memory{n}/valid_zones") == b"Movable\n"
+    r = hpfs.ns_run(d, "lsmem -a -r -n -o BLOCK,STATE")
+    assert r.returncode == 0, r.stderr
+    rows = dict(line.split() for line in r.stdout.splitlines())
+    assert {int(k): v.encode() + b"\n" for k, v in rows.items()} == want
+    assert bs == int(open(os.path.join(DATA, name, "sys", hpfs.MEM, "block_size_bytes")).read(), 16)
+
+
+# --- round trip ----------------------------------------------------------------------------------
+TREES = [hpfs.MEM, hpfs.NODE, hpfs.BUS, "module/memory_hotplug"]
+
+
+def snapshot_tree(sysroot):
+    """{relative path: ('dir', entries) | ('link', target) | ('file', bytes or errno name)}."""
+    out = {}
+    for top in TREES:
+        base = os.path.join(sysroot, top)
+        for dirpath, dirnames, filenames in os.walk(base):
+            rel = os.path.relpath(dirpath, sysroot)
+            out[rel] = ("dir", sorted(dirnames + filenames))
+            for name in dirnames + filenames:
+                p = os.path.join(dirpath, name)
+                key = os.path.join(rel, name)
+                if os.path.islink(p):
+                    out[key] = ("link", os.readlink(p))
+                    if name in dirnames:
+                        dirnames.remove(name)
+                elif name in filenames:
+                    out[key] = ("file", hpfs.call_errno(lambda: open(p, "rb").read()))
+    return out
+
+
+def test_round_trip_of_a_running_machine(daemon, tmp_path):
+    original = daemon()
+    ctl = [ctl_path(), "--root", original.root]
+    for args in (["online", "72", "movable"], ["online", "73", "kernel"], ["online", "104"],
+                 ["offline", "40"], ["offline", "23"], ["probe", "0x440000000"],
+                 ["set", "auto_online_blocks", "online_movable"], ["probe", "0x448000000"],
+                 ["set", "online_policy", "auto-movable"]):
+        r = subprocess.run(ctl + args, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"{args}: {r.stderr}"
+    assert original.state(137) == b"online\n" and original.state(136) == b"offline\n"
+    path, _ = record_to(tmp_path, "--sysroot", original.root, "--arch", "x86_64")
+    copy = daemon(config=path)
+    a, b = snapshot_tree(original.sys), snapshot_tree(copy.sys)
+    assert len(a) > 1000
+    assert sorted(a) == sorted(b)
+    assert [k for k in a if a[k] != b[k]] == []
+
+
+# --- input that cannot be recorded ---------------------------------------------------------------
+def make_capture(tmp_path):
+    root = tmp_path / "capture"
+    shutil.copytree(os.path.join(DATA, "x86_64"), root, symlinks=True)
+    return root
+
+
+def assert_refused(r, path, reason):
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stdout == ""
+    assert r.stderr == f"hotplugctl record: {path}: {reason}\n"
+
+
+def test_no_memory_tree(tmp_path):
+    assert_refused(record("--sysroot", str(tmp_path)), f"{tmp_path}/sys/{hpfs.MEM}",
+                   "no memory-hotplug tree here (No such file or directory)")
+
+
+def test_unreadable_file(tmp_path):
+    root = make_capture(tmp_path)
+    state = root / "sys" / hpfs.MEM / "memory5" / "state"
+    state.unlink()
+    state.mkdir()
+    assert_refused(record("--sysroot", str(root)), str(state), "Is a directory")
+
+
+def test_contradicting_block(tmp_path):
+    root = make_capture(tmp_path)
+    online = root / "sys" / hpfs.MEM / "memory36" / "online"
+    online.write_text("1\n")
+    assert_refused(record("--sysroot", str(root)), str(online), "reads 1 but state reads offline")
+    online.write_text("0\n")
+    os.symlink("../../node/node1", root / "sys" / hpfs.MEM / "memory36" / "node1")
+    assert_refused(record("--sysroot", str(root)), str(root / "sys" / hpfs.MEM / "memory36"),
+                   "links to node0 and node1")
+
+
+def test_zone_the_architecture_lacks(tmp_path):
+    root = make_capture(tmp_path)
+    r = record("--sysroot", str(root), "--arch", "s390x")
+    assert_refused(r, str(root / "sys" / hpfs.MEM / "memory1" / "valid_zones"),
+                   "DMA32 does not exist on s390x")
+
+
+def test_usage_errors():
+    for args in (["--arch"], ["--arch", "riscv"], ["--pluggable", "lots"], ["extra"]):
+        r = record(*args)
+        assert r.returncode == 2, args
+        assert r.stdout == ""
+
+
+def test_pluggable_space_makes_room_to_probe(daemon, tmp_path):
+    path, _ = record_to(tmp_path, "--sysroot", os.path.join(DATA, "x86_64"), "--pluggable", "1G")
+    d = daemon(config=path)
+    assert hpfs.write_errno(d.mem("probe"), b"0x1c0000000") == len(b"0x1c0000000")
+    assert d.state(56) == b"offline\n"
+    assert os.readlink(d.block(56, "node1")) == "../../node/node1"
+    assert hpfs.write_errno(d.mem("probe"), b"0x200000000") == hpfs.err("E2BIG")
