@@ -136,8 +136,8 @@ void read_links(const Tree& tree, const std::string& dir, Block& b) {
         const auto node = numbered(name, "node");
         if (!node) continue;
         if (b.node)
-            throw RecordError(tree.where(dir),
-                              "links to node" + std::to_string(*b.node) + " and " + name);
+            throw RecordError(tree.where(dir), std::string("links to node") +
+                                                   std::to_string(*b.node) + " and " + name);
         b.node = node;
     }
 }
@@ -357,8 +357,8 @@ class Recorder {
             if (!b.node) continue;
             if (listed && !ids.count(*b.node))
                 throw RecordError(tree_.where(kMem + "/memory" + std::to_string(b.id)),
-                                  "links to node" + std::to_string(*b.node) + ", which " +
-                                      tree_.where(kNode) + " lacks");
+                                  std::string("links to node") + std::to_string(*b.node) +
+                                      ", which " + tree_.where(kNode) + " lacks");
             ids.insert(*b.node);
         }
         if (!listed) note("no " + kNode + ": nodes from the blocks' links, without CPUs");
@@ -392,8 +392,9 @@ class Recorder {
             return;
         }
         if (*options_.pluggable == 0 || *options_.pluggable % bs_ != 0)
-            throw RecordError("--pluggable",
-                              "not a non-zero multiple of the block size " + size_text(bs_));
+            throw RecordError(
+                "--pluggable",
+                std::string("not a non-zero multiple of the block size ") + size_text(bs_));
         const Block& top = blocks_.back();
         Json r = {{"start", hex((top.id + 1) * bs_)}, {"size", size_text(*options_.pluggable)}};
         if (out_.config["nodes"].size() > 1) r["node"] = top.node.value_or(0);
@@ -412,8 +413,8 @@ class Recorder {
         for (const auto& b : blocks_) (b.removable.value_or(true) ? yes : no) += 1;
         if (no > yes) out_.config["removable"] = false;
         if (yes && no)
-            note("removable reads " + std::string(no > yes ? "0" : "1") + " for every block (" +
-                 std::to_string(std::min(yes, no)) + " read otherwise)");
+            note(std::string("removable reads ") + std::string(no > yes ? "0" : "1") +
+                 " for every block (" + std::to_string(std::min(yes, no)) + " read otherwise)");
     }
 
     // s390x: phys_device is the storage increment a block starts in.
@@ -528,7 +529,7 @@ std::string id_list(const std::vector<uint64_t>& ids) {
         while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
         if (!out.empty()) out += ',';
         out += std::to_string(ids[i]);
-        if (j > i) out += "-" + std::to_string(ids[j]);
+        if (j > i) out += std::string("-") + std::to_string(ids[j]);
         i = j + 1;
     }
     return out;
