@@ -86,7 +86,8 @@ class RepeatedKeyCheck {
 hotplug::MachineSpec parse_document(const Json& root) {
     const Fields doc(Value(root, ""),
                      {"description", "arch", "virt", "block_size", "nodes", "memory", "pluggable", "holes",
-                      "unmovable", "multi_zone", "devices", "block_faults", "parameters"});
+                      "unmovable", "multi_zone", "devices", "block_faults", "parameters", "removable",
+                      "storage_increment"});
     hotplug::MachineSpec spec;
     if (auto v = doc.get("description")) to_string(*v);  // free text for humans, type-checked
     if (auto v = doc.get("arch")) spec.arch = to_arch(*v);
@@ -109,6 +110,12 @@ hotplug::MachineSpec parse_document(const Json& root) {
         spec.multi_zone = parse_block_list(*v, present, BlockNeed::OnlineBoot);
     if (auto v = doc.get("block_faults")) spec.block_faults = parse_block_faults(*v, present);
     if (auto v = doc.get("parameters")) spec.params = to_params(*v, spec.params, ParamsIn::Config);
+    if (auto v = doc.get("removable")) spec.removable = to_bool(*v);
+    if (auto v = doc.get("storage_increment")) {
+        spec.storage_increment = to_size(*v);
+        const uint64_t inc = spec.storage_increment;
+        if (inc == 0 || (inc & (inc - 1)) != 0) v->fail("not a power of two");
+    }
     return spec;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus_api/bus_names.h"
+#include "ctl/record.h"
 #include "support/printable.h"
 
 namespace hotplugfs::ctl {
@@ -277,6 +278,9 @@ int cmd_load(const Context& c, const Args& a) {
                   [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", file.c_str()); });
 }
 
+// Reads files only: never connects to a daemon.
+int cmd_record(const Context&, const Args& a) { return record_command(a); }
+
 }  // namespace
 
 const Command kCommands[] = {
@@ -302,6 +306,10 @@ const Command kCommands[] = {
      "arm or clear fault injection (ERRNO 0 and no flags clear)", cmd_fault},
     {"save", "FILE", "write the machine's state to FILE (the --state format)", cmd_save},
     {"load", "FILE", "replace the machine's state by the one saved in FILE", cmd_load},
+    {"record", "[--sysroot DIR] [--arch ARCH] [--pluggable SIZE] [-o FILE]",
+     "write a configuration that serves the same memory sysfs as this machine's /sys, or the "
+     "captured tree DIR/sys (reads files only; no daemon needed)",
+     cmd_record},
     {nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace hotplugfs::ctl

@@ -95,8 +95,12 @@ int valid_zones(const Machine& m, const Ctx& c, std::string& out) {
     return text(out, m.valid_zones(c.block));
 }
 
-int phys_device(const Machine&, const Ctx&, std::string& out) { return text(out, "0"); }
-int removable(const Machine&, const Ctx&, std::string& out) { return text(out, "1"); }
+int phys_device(const Machine& m, const Ctx& c, std::string& out) {
+    return text(out, std::to_string(m.phys_device(c.block)));
+}
+int removable(const Machine& m, const Ctx&, std::string& out) {
+    return text(out, m.removable() ? "1" : "0");
+}
 
 std::string block_node_link_name(const Machine&, const Ctx& c) {
     return "node" + std::to_string(c.node);

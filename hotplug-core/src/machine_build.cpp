@@ -165,6 +165,11 @@ Result<Machine> Machine::build(const MachineSpec& spec) {
     m.arch_ = spec.arch;
     m.block_size_ = spec.block_size;
     if (auto e = check_block_size(spec)) return *e;
+    if (spec.storage_increment && !is_power_of_two(spec.storage_increment))
+        return invalid("storage increment " + hex(spec.storage_increment) +
+                       " is not a power of two");
+    m.removable_ = spec.removable;
+    m.storage_increment_ = spec.storage_increment;
     if (auto e = m.build_nodes(spec)) return *e;
     m.params_ = spec.params;
     if (auto e = check_pluggable(spec)) return *e;

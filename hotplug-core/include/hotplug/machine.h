@@ -109,6 +109,11 @@ public:
     Arch arch() const { return arch_; }
     uint64_t block_size() const { return block_size_; }
     uint64_t pages_per_block() const { return block_size_ >> kPageShift; }
+    bool removable() const { return removable_; }
+    // What memoryN/phys_device reads (s390x: the storage increment the block starts in).
+    uint64_t phys_device(uint64_t block) const {
+        return storage_increment_ ? block * block_size_ / storage_increment_ : 0;
+    }
     const BlockTable& blocks() const { return blocks_; }
     const std::vector<NodeInfo>& nodes() const { return nodes_; }
     const NodeInfo* node(int id) const;
@@ -282,6 +287,8 @@ private:
 
     Arch arch_ = Arch::X86_64;
     uint64_t block_size_ = 0;
+    bool removable_ = true;
+    uint64_t storage_increment_ = 0;
     BlockTable blocks_;
     std::vector<NodeInfo> nodes_;  // indexed by node id (dense, validated by build)
     std::vector<PluggableRangeSpec> pluggable_;

@@ -83,6 +83,12 @@ struct MachineSpec {
     std::vector<DeviceSpec> devices;
     std::vector<BlockFaultSpec> block_faults;
     ParamsSpec params;
+    // What every memoryN/removable reads: since Linux 5.x whether the kernel was built with
+    // memory hot-remove, the same for every block.
+    bool removable = true;
+    // s390x's storage increment (a power of two): memoryN/phys_device reads the block's start
+    // divided by it. 0: phys_device reads 0, as on every other architecture.
+    uint64_t storage_increment = 0;
 };
 
 // The built-in machine: x86_64, 128 MiB blocks, two nodes with 4 GiB boot memory each,

@@ -145,6 +145,9 @@ const std::vector<BadCase> kBadCases = {
      "/memory/0/zone", "ppc64 has no DMA32 zone"},
     {"zone above its limit", R"({"memory": [{"start": "4G", "size": "1G", "zone": "DMA32"}]})",
      "/memory/0/zone", "above the DMA32 limit 0x100000000"},
+    {"storage increment", R"({"arch": "s390x", "storage_increment": "384M"})",
+     "/storage_increment", "not a power of two"},
+    {"removable type", R"({"removable": 1})", "/removable", ""},
     // pluggable ranges
     {"pluggable overlap", R"({"pluggable": [{"start": "8G", "size": "8G"},
      {"start": "12G", "size": "8G"}]})",
@@ -383,6 +386,15 @@ TEST_CASE("id lists accept arrays and kernel list strings", "[config]") {
     CHECK(spec.unmovable == std::vector<uint64_t>{1, 2, 3, 9});
     CHECK(spec.holes == std::vector<uint64_t>{4, 5});
     CHECK(spec.multi_zone == std::vector<uint64_t>{6});
+}
+
+TEST_CASE("removable and the storage increment reach the spec", "[config]") {
+    CHECK(load_ok("{}").removable);
+    CHECK(load_ok("{}").storage_increment == 0);
+    const auto spec = load_ok(R"({"arch": "s390x", "removable": false,
+        "storage_increment": "256M"})");
+    CHECK(!spec.removable);
+    CHECK(spec.storage_increment == 256ull << 20);
 }
 
 TEST_CASE("node ids default to their position and distances default empty", "[config]") {
