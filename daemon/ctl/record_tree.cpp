@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ctl/record_tree.h"
+#include "hotplug/param_table.h"
 
 namespace hotplugfs::ctl::record {
 namespace {
@@ -445,60 +446,55 @@ class Recorder {
 
     Json parameters(const std::vector<std::string>& entries) {
         Json p = Json::object();
-        if (auto word = optional(tree_, kMem + "/auto_online_blocks")) {
-            if (!hotplug::online_type_from_word(*word))
-                throw RecordError(tree_.where(kMem + "/auto_online_blocks"),
-                                  "not an online type: '" + *word + "'");
-            p["auto_online_blocks"] = *word;
-        }
         auto has = [&](const char* name) {
             return std::find(entries.begin(), entries.end(), name) != entries.end();
         };
+        // Boot options without a file of their own, told by the files they make appear.
         p["probe"] = has("probe");
         if (has("soft_offline_page") || has("hard_offline_page")) p["memory_failure"] = true;
-        if (auto crash = optional(tree_, kMem + "/crash_hotplug")) {
-            if (*crash != "0" && *crash != "1")
-                throw RecordError(tree_.where(kMem + "/crash_hotplug"),
-                                  "not 0 or 1: '" + *crash + "'");
-            p["crash_hotplug"] = *crash == "1";
-        }
-        module_parameters(p);
+        table_parameters(p);
         note("movable_node is off (a boot option the tree does not show)");
         return p;
     }
 
-    void module_parameters(Json& p) {
+    // Every parameter with a file of its own, by its row of hotplug::param_table(): read in the
+    // file's format, written in the configuration's. A file that is absent keeps the default
+    // (crash_hotplug exists only when set).
+    void table_parameters(Json& p) {
         const auto names = tree_.list(kParams);
-        if (!names) {
-            note("no " + kParams + ": the module parameters are the defaults");
-            return;
+        if (!names) note("no " + kParams + ": the module parameters are the defaults");
+        for (const hotplug::ParamSpec& param : hotplug::param_table()) {
+            if (param.file == hotplug::ParamFile::None) continue;
+            const std::string name(param.name);
+            const std::string path =
+                (param.file == hotplug::ParamFile::MemoryRoot ? kMem : kParams) + "/" + name;
+            if (const auto text = optional(tree_, path)) p[name] = param_value(param, path, *text);
         }
-        std::vector<std::string> sorted = *names;
-        std::sort(sorted.begin(), sorted.end());
-        for (const auto& name : sorted) {
-            const std::string path = kParams + "/" + name;
-            const auto text = optional(tree_, path);
-            if (!text) continue;
-            auto bad = [&] {
-                return RecordError(tree_.where(path), "unexpected value '" + *text + "'");
-            };
-            if (name == "online_policy") {
-                if (!hotplug::online_policy_from_word(*text)) throw bad();
-                p[name] = *text;
-            } else if (name == "auto_movable_ratio") {
-                const auto v = parse_number(*text, 10);
-                if (!v || *v > 0xffffffffull) throw bad();
-                p[name] = *v;
-            } else if (name == "auto_movable_numa_aware") {
-                if (*text != "Y" && *text != "N") throw bad();
-                p[name] = *text == "Y";
-            } else if (name == "memmap_on_memory") {
-                if (*text != "Y" && *text != "N" && *text != "force") throw bad();
-                p[name] = *text;
-            } else {
-                note(name + " is not reproduced");
+        std::vector<std::string> unknown;
+        for (const auto& name : names.value_or(std::vector<std::string>{}))
+            if (!hotplug::find_param(name)) unknown.push_back(name);
+        std::sort(unknown.begin(), unknown.end());
+        for (const auto& name : unknown) note(name + " is not reproduced");
+    }
+
+    Json param_value(const hotplug::ParamSpec& param, const std::string& path,
+                     const std::string& text) {
+        switch (param.kind) {
+            case hotplug::ParamKind::Word:
+                if (param.find_word(text)) return text;
+                break;
+            case hotplug::ParamKind::Uint:
+                if (const auto v = parse_number(text, 10); v && *v <= 0xffffffffull) return *v;
+                break;
+            case hotplug::ParamKind::Bool:
+            case hotplug::ParamKind::OptionalBool: {
+                const bool yn = param.bool_text == hotplug::BoolText::YN;
+                if (text == (yn ? "Y" : "1")) return true;
+                if (text == (yn ? "N" : "0")) return false;
+                break;
             }
         }
+        throw RecordError(tree_.where(path), "unexpected value '" + text + "'");
     }
 
     void describe() {
