@@ -14,7 +14,7 @@ constexpr const char* kUsage =
     "Usage: hotplugfsd [OPTIONS] MOUNTPOINT\n"
     "\n"
     "Mount an emulated Linux memory-hotplug sysfs at MOUNTPOINT, which becomes a sysfs root\n"
-    "(MOUNTPOINT/devices/system/memory, .../node, bus/memory, module/memory_hotplug).\n"
+    "(MOUNTPOINT/devices/system/memory, .../node, .../cpu, bus/memory, module/memory_hotplug).\n"
     "\n"
     "Options:\n"
     "  --config FILE      machine topology (JSON); default: the built-in machine\n"

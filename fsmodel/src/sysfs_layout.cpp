@@ -17,6 +17,17 @@ std::string bus_memory_link(const Machine&, const Ctx& c) {
 std::string bus_node_link(const Machine&, const Ctx& c) {
     return "../../../devices/system/node/node" + std::to_string(c.node);
 }
+std::string cpu_subsystem(const Machine&, const Ctx&) { return "../../../../bus/cpu"; }
+std::string node_cpu_link(const Machine&, const Ctx& c) {
+    return "../../cpu/cpu" + std::to_string(c.cpu);
+}
+std::string bus_cpu_link(const Machine&, const Ctx& c) {
+    return "../../../devices/system/cpu/cpu" + std::to_string(c.cpu);
+}
+
+// Generations of the layout (EntrySpec::since): what each added, so the inode numbers of
+// what was there before stay as they were.
+constexpr uint8_t kCpus = 1;  // devices/system/cpu, bus/cpu, nodeK/cpuN
 
 EntrySpec each(EntrySpec e, Each what) {
     e.each = what;
@@ -68,6 +79,7 @@ const DirSpec kHugepages{{
 
 const DirSpec kNode{{
     attr_wo("compact", node_action_store),
+    since(kCpus, each(link("cpu", node_cpu_link), Each::NodeCpu)),
     attr_ro("cpulist", node_cpulist),
     attr_ro("cpumap", node_cpumap),
     attr_ro("distance", node_distance),
@@ -94,13 +106,57 @@ const DirSpec kNodeRoot{{
     attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
 }};
 
-const DirSpec kSystem{{dir("memory", &kMemoryRoot), dir("node", &kNodeRoot)}};
+// cpuN/topology: the basics hwloc and lscpu read (drivers/base/topology.c).
+const DirSpec kCpuTopology{{
+    attr_ro("cluster_cpus", topo_own_mask),
+    attr_ro("cluster_cpus_list", topo_own_list),
+    attr_ro("cluster_id", topo_cluster_id),
+    attr_ro("core_cpus", topo_own_mask),
+    attr_ro("core_cpus_list", topo_own_list),
+    attr_ro("core_id", topo_core_id),
+    attr_ro("core_siblings", topo_package_mask),
+    attr_ro("core_siblings_list", topo_package_list),
+    attr_ro("die_cpus", topo_package_mask),
+    attr_ro("die_cpus_list", topo_package_list),
+    attr_ro("die_id", zero),
+    attr_ro("package_cpus", topo_package_mask),
+    attr_ro("package_cpus_list", topo_package_list),
+    attr_ro("physical_package_id", topo_package_id),
+    attr_ro("thread_siblings", topo_own_mask),
+    attr_ro("thread_siblings_list", topo_own_list),
+}};
+
+const DirSpec kCpu{{
+    EntrySpec{Kind::Link, "node", 0777, nullptr, nullptr, Dep::Static, cpu_node_link, nullptr,
+              Each::None, cpu_node_link_name},
+    when(attr_rw("online", cpu_online, cpu_online_store, Dep::Static), cpu_online_visible),
+    dir("power", &kPower),
+    link("subsystem", cpu_subsystem),
+    dir("topology", &kCpuTopology),
+    attr_rw("uevent", empty, cpu_uevent_store, Dep::Static),
+}};
+
+const DirSpec kCpuRoot{{
+    each(dir("cpu", &kCpu), Each::Cpu),
+    attr_ro("isolated", newline),
+    attr_ro("kernel_max", cpus_kernel_max),
+    attr_ro("offline", cpus_offline),
+    attr_ro("online", cpus_online),
+    attr_ro("possible", cpus_possible),
+    dir("power", &kPower),
+    attr_ro("present", cpus_present),
+    attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
+}};
+
+const DirSpec kSystem{{since(kCpus, dir("cpu", &kCpuRoot)), dir("memory", &kMemoryRoot),
+                       dir("node", &kNodeRoot)}};
 const DirSpec kDevices{{dir("system", &kSystem)}};
 
 const DirSpec kEmpty{{}};
 const DirSpec kBusMemoryDevices{{each(link("memory", bus_memory_link), Each::Block)},
                                 Dep::BlockList};
 const DirSpec kBusNodeDevices{{each(link("node", bus_node_link), Each::Node)}};
+const DirSpec kBusCpuDevices{{each(link("cpu", bus_cpu_link), Each::Cpu)}};
 
 const DirSpec kBusMemory{{
     dir("devices", &kBusMemoryDevices),
@@ -118,7 +174,16 @@ const DirSpec kBusNode{{
     attr_wo("uevent", bus_node_uevent_store),
 }};
 
-const DirSpec kBus{{dir("memory", &kBusMemory), dir("node", &kBusNode)}};
+const DirSpec kBusCpu{{
+    dir("devices", &kBusCpuDevices),
+    dir("drivers", &kEmpty),
+    attr_rw("drivers_autoprobe", one, bool_store, Dep::Static),
+    attr_wo("drivers_probe", cpu_drivers_probe_store),
+    attr_wo("uevent", bus_cpu_uevent_store),
+}};
+
+const DirSpec kBus{{since(kCpus, dir("cpu", &kBusCpu)), dir("memory", &kBusMemory),
+                    dir("node", &kBusNode)}};
 
 const DirSpec kParameters{with_params(hotplug::ParamFile::ModuleParams, {})};
 

@@ -160,7 +160,8 @@ void Tree::touch(const Machine& m, uint64_t ino, int64_t now_ns, Invalidations& 
         case Scope::Block: stamps_.set_block(r.ctx.block, stamp); break;
         case Scope::Node: stamps_.set_node(r.ctx.node, stamp); break;
         case Scope::Global:
-        case Scope::Device: stamps_.set_global(dep, stamp); break;
+        case Scope::Device:
+        case Scope::Cpu: stamps_.set_global(dep, stamp); break;
     }
     out.inodes.push_back(ino);
 }

@@ -78,6 +78,25 @@ TEST_CASE("optional directories are bound when the tree has them", "[sysfs]") {
     CHECK_FALSE(exists("/sys/devices/system/node/marker"));
 }
 
+TEST_CASE("the CPU directories are bound with the node directory", "[sysfs]") {
+    if (!exists("/sys/devices/system/memory") || !exists("/sys/devices/system/cpu") ||
+        !exists("/sys/bus/cpu")) {
+        WARN("this host has no memory or cpu directory in /sys");
+        return;
+    }
+    // Nodes list the configured CPUs: a topology reader must find those, not the host's.
+    TempDir root;
+    write_file(root.path() / "devices/system/memory/marker", "m\n");
+    write_file(root.path() / "devices/system/cpu/marker", "c\n");
+    write_file(root.path() / "bus/cpu/marker", "b\n");
+    const sb::RunResult r =
+        sh_in(root.path(), "cat /sys/devices/system/cpu/marker /sys/bus/cpu/marker");
+    CHECK(r.out == "c\nb\n");
+    CHECK(r.sysfs_bound == std::vector<std::string>{"/sys/devices/system/memory",
+                                                    "/sys/devices/system/cpu", "/sys/bus/cpu"});
+    CHECK_FALSE(exists("/sys/devices/system/cpu/marker"));
+}
+
 TEST_CASE("a tree without the memory directory is refused", "[sysfs]") {
     if (!exists("/sys/devices/system/memory")) {
         WARN("this host has no /sys/devices/system/memory to cover");

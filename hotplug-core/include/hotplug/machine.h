@@ -112,6 +112,12 @@ public:
     const BlockTable& blocks() const { return blocks_; }
     const std::vector<NodeInfo>& nodes() const { return nodes_; }
     const NodeInfo* node(int id) const;
+    // The node of a present CPU, or -1 (no such CPU: a hole or beyond the highest).
+    int cpu_node(int cpu) const {
+        return cpu >= 0 && cpu < nr_cpu_ids() ? cpu_nodes_[cpu] : -1;
+    }
+    // The kernel's nr_cpu_ids: one more than the highest CPU id (possible CPUs are 0..n-1).
+    int nr_cpu_ids() const { return static_cast<int>(cpu_nodes_.size()); }
     const Params& params() const { return params_; }
     uint64_t last_seqnum() const { return seqnum_; }
 
@@ -284,6 +290,7 @@ private:
     uint64_t block_size_ = 0;
     BlockTable blocks_;
     std::vector<NodeInfo> nodes_;  // indexed by node id (dense, validated by build)
+    std::vector<int> cpu_nodes_;   // by cpu id up to the highest: its node, -1 for a hole
     std::vector<PluggableRangeSpec> pluggable_;
     Params params_;
     uint64_t seqnum_ = 0;

@@ -13,9 +13,12 @@
 
 namespace hotplug {
 
+// CPU ids are below NR_CPUS of Debian's kernels (CONFIG_NR_CPUS=8192): cpu/kernel_max is one less.
+inline constexpr int kNrCpus = 8192;
+
 struct NodeSpec {
     int id = 0;
-    std::vector<int> cpus;
+    std::vector<int> cpus;        // ids 0..kNrCpus-1, each on one node only
     std::vector<int> distance;    // to every node, in node order; empty = 10 local, 20 remote
     uint64_t kernel_used_kb = 0;  // what the kernel itself uses on this node (MemUsed floor)
 };
