@@ -114,7 +114,9 @@ bool TreeDevice::test_path(const std::string& path, unsigned mode_mask) {
         }
         for (std::string_view prefix :
              {"/sys/devices/system/memory", "/sys/devices/system/node", "/sys/devices/system/cpu",
-              "/sys/bus/memory", "/sys/bus/node", "/sys/bus/cpu", "/sys/module/memory_hotplug"})
+              "/sys/devices/virtual/memory_tiering", "/sys/bus/memory", "/sys/bus/node",
+              "/sys/bus/cpu", "/sys/bus/memory_tiering", "/sys/kernel/mm/numa",
+              "/sys/module/memory_hotplug"})
             if (path.rfind(prefix, 0) == 0 &&
                 (path.size() == prefix.size() || path[prefix.size()] == '/'))
                 return false;  // emulated, and the tree has no such file

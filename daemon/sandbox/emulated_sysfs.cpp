@@ -18,7 +18,7 @@ namespace {
 // directory is required: it is where programs write (`online`, `state`, `probe`).
 // The CPU directories go with the node directory: nodeK/cpulist names the configured CPUs,
 // and a topology reader (hwloc) that found the host's CPUs beside the emulated nodes would
-// see nodes whose CPUs do not exist.
+// see nodes whose CPUs do not exist. The memory tiers list the emulated nodes too.
 struct Relative {
     const char* path;
     bool required;
@@ -29,6 +29,9 @@ constexpr Relative kBinds[] = {
     {"devices/system/cpu", false},
     {"bus/memory", false},
     {"bus/cpu", false},
+    {"devices/virtual/memory_tiering", false},
+    {"bus/memory_tiering", false},
+    {"kernel/mm/numa", false},
     {"module/memory_hotplug", false},
 };
 

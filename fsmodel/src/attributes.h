@@ -64,6 +64,14 @@ int topo_own_list(const Machine&, const Ctx&, std::string&);
 int topo_package_mask(const Machine&, const Ctx&, std::string&);  // its node's CPUs
 int topo_package_list(const Machine&, const Ctx&, std::string&);
 
+// devices/virtual/memory_tiering, bus/memory_tiering, kernel/mm/numa
+int tier_nodelist(const Machine&, const Ctx&, std::string&);
+Outcome tier_uevent_store(Machine&, const Ctx&, std::string_view);
+Outcome tier_drivers_probe_store(Machine&, const Ctx&, std::string_view);
+Outcome bus_tiering_uevent_store(Machine&, const Ctx&, std::string_view);
+int demotion_enabled_show(const Machine&, const Ctx&, std::string&);
+Outcome demotion_enabled_store(Machine&, const Ctx&, std::string_view);
+
 // The parameter files of hotplug::param_table() (their entry's `param` is the row).
 int param_show(const Machine&, const Ctx&, std::string&);
 Outcome param_store(Machine&, const Ctx&, std::string_view);

@@ -27,7 +27,15 @@ std::string bus_cpu_link(const Machine&, const Ctx& c) {
 
 // Generations of the layout (EntrySpec::since): what each added, so the inode numbers of
 // what was there before stay as they were.
-constexpr uint8_t kCpus = 1;  // devices/system/cpu, bus/cpu, nodeK/cpuN
+constexpr uint8_t kCpus = 1;   // devices/system/cpu, bus/cpu, nodeK/cpuN
+constexpr uint8_t kTiers = 2;  // devices/virtual/memory_tiering, bus/memory_tiering, kernel/mm
+
+std::string tier_subsystem(const Machine&, const Ctx&) {
+    return "../../../../bus/memory_tiering";
+}
+std::string bus_tier_link(const Machine&, const Ctx& c) {
+    return "../../../devices/virtual/memory_tiering/memory_tier" + std::to_string(c.tier);
+}
 
 EntrySpec each(EntrySpec e, Each what) {
     e.each = what;
@@ -150,7 +158,21 @@ const DirSpec kCpuRoot{{
 
 const DirSpec kSystem{{since(kCpus, dir("cpu", &kCpuRoot)), dir("memory", &kMemoryRoot),
                        dir("node", &kNodeRoot)}};
-const DirSpec kDevices{{dir("system", &kSystem)}};
+// A memory tier is a device on the memory_tiering bus, under its virtual root device.
+const DirSpec kMemoryTier{{
+    attr_ro("nodelist", tier_nodelist, Dep::NodeMasks),
+    dir("power", &kPower),
+    link("subsystem", tier_subsystem),
+    attr_rw("uevent", empty, tier_uevent_store, Dep::Static),
+}};
+const DirSpec kMemoryTiering{{
+    each(dir("memory_tier", &kMemoryTier), Each::Tier),
+    dir("power", &kPower),
+    attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
+}, Dep::NodeMasks};
+const DirSpec kVirtual{{dir("memory_tiering", &kMemoryTiering)}};
+
+const DirSpec kDevices{{dir("system", &kSystem), since(kTiers, dir("virtual", &kVirtual))}};
 
 const DirSpec kEmpty{{}};
 const DirSpec kBusMemoryDevices{{each(link("memory", bus_memory_link), Each::Block)},
@@ -182,8 +204,18 @@ const DirSpec kBusCpu{{
     attr_wo("uevent", bus_cpu_uevent_store),
 }};
 
+const DirSpec kBusTieringDevices{{each(link("memory_tier", bus_tier_link), Each::Tier)},
+                                 Dep::NodeMasks};
+const DirSpec kBusTiering{{
+    dir("devices", &kBusTieringDevices),
+    dir("drivers", &kEmpty),
+    attr_rw("drivers_autoprobe", one, bool_store, Dep::Static),
+    attr_wo("drivers_probe", tier_drivers_probe_store),
+    attr_wo("uevent", bus_tiering_uevent_store),
+}};
+
 const DirSpec kBus{{since(kCpus, dir("cpu", &kBusCpu)), dir("memory", &kBusMemory),
-                    dir("node", &kBusNode)}};
+                    since(kTiers, dir("memory_tiering", &kBusTiering)), dir("node", &kBusNode)}};
 
 const DirSpec kParameters{with_params(hotplug::ParamFile::ModuleParams, {})};
 
@@ -227,7 +259,11 @@ const DirSpec kDebug{{
     dir("hotplugfs", &kHotplugfsDebug),
     dir("notifier-error-inject", &kNotifierInject),
 }};
-const DirSpec kKernel{{dir("debug", &kDebug)}};
+const DirSpec kNuma{{
+    attr_rw("demotion_enabled", demotion_enabled_show, demotion_enabled_store, Dep::Params)}};
+const DirSpec kMm{{dir("numa", &kNuma)}};
+
+const DirSpec kKernel{{dir("debug", &kDebug), since(kTiers, dir("mm", &kMm))}};
 
 const DirSpec kRoot{{dir("bus", &kBus), dir("devices", &kDevices), dir("kernel", &kKernel),
                      dir("module", &kModule)}};

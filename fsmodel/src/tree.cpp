@@ -25,6 +25,7 @@ Scope scope_for(Each each, Scope parent) {
         case Each::Device: return Scope::Device;
         case Each::Cpu:
         case Each::NodeCpu: return Scope::Cpu;
+        case Each::Tier: return Scope::Tier;
     }
     return parent;
 }
@@ -42,6 +43,11 @@ bool parse_id(std::string_view name, std::string_view prefix, uint64_t& id) {
     }
     id = v;
     return true;
+}
+
+bool tier_exists(const Machine& m, uint64_t id) {
+    const auto tiers = m.memory_tiers();
+    return id <= INT32_MAX && std::binary_search(tiers.begin(), tiers.end(), static_cast<int>(id));
 }
 
 uint32_t type_bits(Kind kind) {
@@ -89,6 +95,7 @@ void Tree::assign_slots(const std::vector<uint8_t>& generation) {
                                : scope == Scope::Node   ? kNodeStride
                                : scope == Scope::Device ? kDeviceStride
                                : scope == Scope::Cpu    ? kCpuStride
+                               : scope == Scope::Tier   ? kTierStride
                                                         : kNodeBase - 1;
         if (slots.size() > limit) throw std::logic_error("too many entries in one scope");
         for (size_t slot = 0; slot < slots.size(); ++slot)
@@ -103,6 +110,8 @@ uint64_t Tree::inode_of(const Def& def, const Ctx& ctx) const {
         case Scope::Block: return encode_inode(Scope::Block, ctx.block, def.slot);
         case Scope::Device: return encode_inode(Scope::Device, ctx.device, def.slot);
         case Scope::Cpu: return encode_inode(Scope::Cpu, static_cast<uint64_t>(ctx.cpu), def.slot);
+        case Scope::Tier:
+            return encode_inode(Scope::Tier, static_cast<uint64_t>(ctx.tier), def.slot);
     }
     return 0;
 }
@@ -127,6 +136,7 @@ std::string Tree::name_of(const Machine& m, const Def& def, const Ctx& ctx) cons
         case Each::Device: return m.devices()[ctx.device].spec.name;
         case Each::Cpu:
         case Each::NodeCpu: return std::string(s.name) + std::to_string(ctx.cpu);
+        case Each::Tier: return std::string(s.name) + std::to_string(ctx.tier);
     }
     return std::string(s.name);
 }
@@ -153,6 +163,9 @@ bool Tree::resolve(const Machine& m, uint64_t ino, Resolved& out) const {
         out.ctx.cpu = static_cast<int>(id.object);
         out.ctx.node = m.cpu_node(out.ctx.cpu);
         if (out.ctx.node < 0) return false;
+    } else if (id.scope == Scope::Tier) {
+        if (!tier_exists(m, id.object)) return false;
+        out.ctx.tier = static_cast<int>(id.object);
     }
     return visible(m, *out.def, out.ctx);
 }
@@ -197,6 +210,10 @@ bool Tree::match_generated(const Machine& m, const Def& child, const Ctx& parent
             out.node = node;
             return true;
         }
+        case Each::Tier:
+            if (!tier_exists(m, id)) return false;
+            out.tier = static_cast<int>(id);
+            return true;
     }
     return false;
 }
@@ -258,6 +275,7 @@ uint32_t Tree::dir_nlink(const Machine& m, const Resolved& r) const {
             case Each::Cpu:
                 for (int cpu = 0; cpu < m.nr_cpu_ids(); ++cpu) n += m.cpu_node(cpu) >= 0 ? 1 : 0;
                 break;
+            case Each::Tier: n += static_cast<uint32_t>(m.memory_tiers().size()); break;
             case Each::NodeBlock:
             case Each::NodeCpu: break;  // links only
         }
@@ -348,6 +366,15 @@ bool Tree::fill_generated(const Machine& m, const Def& generated, const Ctx& par
             if (node < 0 || (generated.spec->each == Each::NodeCpu && node != parent.node))
                 continue;
             if (!emit(Ctx{node, 0, 0, static_cast<int>(id)}, id)) return false;
+        }
+        return true;
+    }
+    if (generated.spec->each == Each::Tier) {
+        for (int tier : m.memory_tiers()) {
+            if (static_cast<uint64_t>(tier) < first) continue;
+            Ctx ctx;
+            ctx.tier = tier;
+            if (!emit(ctx, static_cast<uint64_t>(tier))) return false;
         }
         return true;
     }

@@ -92,6 +92,9 @@ std::optional<Error> Machine::build_nodes(const MachineSpec& spec) {
         if (info.spec.distance.size() != spec.nodes.size())
             return invalid("node " + std::to_string(i) + " distance must list " +
                            std::to_string(spec.nodes.size()) + " values");
+        if (info.spec.adistance && *info.spec.adistance < 0)
+            return invalid("node " + std::to_string(i) + " adistance " +
+                           std::to_string(*info.spec.adistance) + " is negative");
         for (int cpu : info.spec.cpus) {
             if (cpu < 0 || cpu >= kNrCpus)
                 return invalid("node " + std::to_string(i) + " lists cpu " + std::to_string(cpu) +

@@ -112,6 +112,10 @@ TEST_CASE("inode: files the layout had before keep their numbers when it grows",
         {"devices/system/node/node1", 16777473},
         {"devices/system/node/node1/meminfo", 16777487},
         {"devices/system/memory/memory40/state", 1099511629069},
+        // Added with the CPUs, before the memory tiers.
+        {"bus/cpu", 65},
+        {"devices/system/cpu", 71},
+        {"devices/system/cpu/cpu1/online", 4294967363},
     };
     for (const auto& [path, ino] : before) {
         INFO(path);

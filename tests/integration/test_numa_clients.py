@@ -110,3 +110,82 @@ def test_numactl_hardware_follows_hot_add_and_remove():
     assert numactl_hardware(added)[0][1] == ([2, 3], 4096 + 128)
     assert numactl_hardware(added)[0][0] == ([0, 1], 4096)
     assert numactl_hardware(removed)[0] == nodes
+
+
+# --- memory tiers -------------------------------------------------------------------------------
+# Two DRAM nodes with CPUs and a CPU-less node 2 of slower memory (adistance 1024: memory_tier8)
+# with 1 GiB online at 16 GiB (memory128-135).
+TIERED = {
+    "block_size": "128M",
+    "nodes": [{"id": 0, "cpus": "0-1", "distance": [10, 20, 30]},
+              {"id": 1, "cpus": "2-3", "distance": [20, 10, 30]},
+              {"id": 2, "distance": [30, 30, 10], "adistance": 1024}],
+    "memory": [{"start": "0x0", "size": "2G"},
+               {"start": "0x100000000", "size": "2G", "node": 1},
+               {"start": "0x400000000", "size": "1G", "node": 2}],
+}
+TIERS = "/sys/devices/virtual/memory_tiering"
+CXL_BLOCKS = range(128, 136)
+
+
+def tiered_config(tmp_path):
+    return hpfs.write_config(tmp_path, TIERED, name="tiered.json")
+
+
+def test_lstopo_and_numactl_show_the_cpu_less_node(tmp_path):
+    config = tiered_config(tmp_path)
+    root = lstopo_xml("--config", config)
+    nodes = {int(o.get("os_index")): o for o in objects(root, "NUMANode")}
+    assert {n: int(o.get("local_memory")) for n, o in nodes.items()} == \
+        {0: 2 * GIB, 1: 2 * GIB, 2: 1 * GIB}
+    assert nodes[2].get("cpuset") in ("0x0", "0x00000000")
+    assert sorted(int(o.get("os_index")) for o in objects(root, "PU")) == [0, 1, 2, 3]
+    r = run("--config", config, "--", "numactl", "--hardware")
+    assert r.returncode == 0, r.stderr
+    nodes, distances = numactl_hardware(r.stdout)
+    assert nodes == {0: ([0, 1], 2048), 1: ([2, 3], 2048), 2: ([], 1024)}
+    assert distances == [[10, 20, 30], [20, 10, 30], [30, 30, 10]]
+
+
+def test_tiers_follow_the_cpu_less_node_losing_and_gaining_memory(tmp_path):
+    offline = " && ".join(f"echo offline > /sys/devices/system/memory/memory{n}/state"
+                          for n in CXL_BLOCKS)
+    script = (f"cd {TIERS} && ls && cat memory_tier4/nodelist memory_tier8/nodelist && "
+              f"readlink /sys/bus/memory_tiering/devices/memory_tier8 && "
+              f"cat /sys/kernel/mm/numa/demotion_enabled && echo == && "
+              f"{offline} && ls && cat memory_tier4/nodelist && "
+              f"ls /sys/bus/memory_tiering/devices && echo == && "
+              f"echo online_movable > /sys/devices/system/memory/memory130/state && "
+              f"ls && cat memory_tier8/nodelist && numactl --hardware | grep '^node 2 size'")
+    r = run("--config", tiered_config(tmp_path), "--", "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    before, gone, back = r.stdout.split("==\n")
+    assert before.split("\n") == [
+        "memory_tier4", "memory_tier8", "power", "uevent", "0-1", "2",
+        "../../../devices/virtual/memory_tiering/memory_tier8", "false", ""]
+    assert gone.split("\n") == ["memory_tier4", "power", "uevent", "0-1", "memory_tier4", ""]
+    assert back.split("\n") == ["memory_tier4", "memory_tier8", "power", "uevent", "2",
+                                "node 2 size: 128 MB", ""]
+
+
+def test_tier_devices_come_and_go_with_uevents(daemon, tmp_path):
+    log = str(tmp_path / "events.jsonl")
+    d = daemon(config=tiered_config(tmp_path), extra_args=("--event-log", log))
+    for n in CXL_BLOCKS:
+        assert hpfs.write_errno(d.block(n, "state"), b"offline") == 7
+    assert not os.path.exists(d.path("devices/virtual/memory_tiering/memory_tier8"))
+    assert hpfs.write_errno(d.block(131, "state"), b"online") == 6
+    assert d.read("devices/virtual/memory_tiering/memory_tier8/nodelist") == b"2\n"
+    events = hpfs.wait_until(lambda: len(hpfs.read_events(log)) >= 10 and hpfs.read_events(log),
+                             what="the events")
+    seen = [(e["action"], e["devpath"], e["subsystem"]) for e in events]
+    tier8 = "/devices/virtual/memory_tiering/memory_tier8"
+    # The tier goes before the last block's offline event and comes before the online one.
+    assert seen[-4:] == [("remove", tier8, "memory_tiering"),
+                         ("offline", "/devices/system/memory/memory135", "memory"),
+                         ("add", tier8, "memory_tiering"),
+                         ("online", "/devices/system/memory/memory131", "memory")]
+    assert [s for s in seen if s[2] == "memory_tiering"] == [("remove", tier8, "memory_tiering"),
+                                                           ("add", tier8, "memory_tiering")]
+    seqnums = [e["seqnum"] for e in events]
+    assert seqnums == sorted(seqnums)

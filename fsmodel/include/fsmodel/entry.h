@@ -13,8 +13,8 @@
 namespace fsmodel {
 
 // Which object an entry belongs to; inode numbers derive from (scope, object id, slot).
-enum class Scope : uint8_t { Global = 0, Node = 1, Block = 2, Device = 3, Cpu = 4 };
-inline constexpr int kScopeCount = 5;
+enum class Scope : uint8_t { Global = 0, Node = 1, Block = 2, Device = 3, Cpu = 4, Tier = 5 };
+inline constexpr int kScopeCount = 6;
 
 // Object identity of an entry instance.
 struct Ctx {
@@ -22,6 +22,7 @@ struct Ctx {
     uint64_t block = 0;
     uint32_t device = 0;  // index into Machine::devices()
     int cpu = 0;
+    int tier = 0;  // a memory tier's id (memory_tierN)
     // The parameter a module-parameter file shows and stores (its entry's `param`), so one
     // pair of handlers serves every row of hotplug::param_table().
     const hotplug::ParamSpec* param = nullptr;
@@ -35,7 +36,7 @@ enum class Dep : uint8_t {
     BlockState,     // state and online of the entry's block
     ValidZones,     // valid_zones of the entry's block (also moves with zone spans and policy)
     NodeMeminfo,    // meminfo of the entry's node
-    NodeMasks,      // has_memory, has_normal_memory
+    NodeMasks,      // has_memory, has_normal_memory, and so the memory tiers
     Params,         // module parameters and auto_online_blocks
     BlockList,      // listing of every block (memory/, bus/memory/devices/)
     NodeBlockList,  // listing of one node's blocks (nodeK/)
@@ -43,7 +44,7 @@ enum class Dep : uint8_t {
 };
 
 // Which objects a generated entry stands for: one instance per object.
-enum class Each : uint8_t { None, Block, NodeBlock, Node, Device, Cpu, NodeCpu };
+enum class Each : uint8_t { None, Block, NodeBlock, Node, Device, Cpu, NodeCpu, Tier };
 
 using Machine = hotplug::Machine;
 using Outcome = hotplug::Outcome;

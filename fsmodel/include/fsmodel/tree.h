@@ -118,6 +118,7 @@ private:
                          std::string_view name, Ctx& out) const;
     void add_dep(Scope scope, uint64_t object, Dep dep, Invalidations& out) const;
     void add_removed(const hotplug::RemovedBlock& b, Invalidations& out) const;
+    void add_tiers(const Machine& m, Invalidations& out) const;
     void add_device_list(const Machine& m, const std::vector<std::string>& before,
                          Invalidations& out) const;
 
