@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <string>
 
 namespace hotplugfs::config::detail {
@@ -51,7 +52,7 @@ std::vector<int> parse_distance(const Value& value, size_t node_count) {
 
 hotplug::NodeSpec parse_node(const Value& value, size_t index, size_t node_count,
                              CpuOwners& owners) {
-    const Fields fields(value, {"id", "cpus", "distance", "kernel_used"});
+    const Fields fields(value, {"id", "cpus", "distance", "kernel_used", "adistance"});
     hotplug::NodeSpec node;
     node.id = static_cast<int>(index);
     if (auto v = fields.get("id"); v && to_uint(*v, kMaxNodes) != index)
@@ -68,6 +69,7 @@ hotplug::NodeSpec parse_node(const Value& value, size_t index, size_t node_count
         if (bytes % 1024) v->fail(hex(bytes) + " bytes is not a whole number of KiB");
         node.kernel_used_kb = bytes / 1024;
     }
+    if (auto v = fields.get("adistance")) node.adistance = static_cast<int>(to_uint(*v, INT_MAX));
     return node;
 }
 

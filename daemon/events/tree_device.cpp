@@ -113,8 +113,10 @@ bool TreeDevice::test_path(const std::string& path, unsigned mode_mask) {
             return mode_mask == 0 || (st.mode & mode_mask) != 0;
         }
         for (std::string_view prefix :
-             {"/sys/devices/system/memory", "/sys/devices/system/node", "/sys/bus/memory",
-              "/sys/bus/node", "/sys/module/memory_hotplug"})
+             {"/sys/devices/system/memory", "/sys/devices/system/node", "/sys/devices/system/cpu",
+              "/sys/devices/virtual/memory_tiering", "/sys/bus/memory", "/sys/bus/node",
+              "/sys/bus/cpu", "/sys/bus/memory_tiering", "/sys/kernel/mm/numa",
+              "/sys/module/memory_hotplug"})
             if (path.rfind(prefix, 0) == 0 &&
                 (path.size() == prefix.size() || path[prefix.size()] == '/'))
                 return false;  // emulated, and the tree has no such file

@@ -16,6 +16,9 @@ namespace {
 
 // The directories a memory-hotplug tool reads, relative to a sysfs root. Only the memory
 // directory is required: it is where programs write (`online`, `state`, `probe`).
+// The CPU directories go with the node directory: nodeK/cpulist names the configured CPUs,
+// and a topology reader (hwloc) that found the host's CPUs beside the emulated nodes would
+// see nodes whose CPUs do not exist. The memory tiers list the emulated nodes too.
 struct Relative {
     const char* path;
     bool required;
@@ -23,7 +26,12 @@ struct Relative {
 constexpr Relative kBinds[] = {
     {"devices/system/memory", true},
     {"devices/system/node", false},
+    {"devices/system/cpu", false},
     {"bus/memory", false},
+    {"bus/cpu", false},
+    {"devices/virtual/memory_tiering", false},
+    {"bus/memory_tiering", false},
+    {"kernel/mm/numa", false},
     {"module/memory_hotplug", false},
 };
 

@@ -42,6 +42,36 @@ int node_vmstat(const Machine&, const Ctx&, std::string&);
 Outcome node_action_store(Machine&, const Ctx&, std::string_view);
 Outcome node_uevent_store(Machine&, const Ctx&, std::string_view);
 
+// devices/system/cpu and cpuN/, bus/cpu
+int cpus_online(const Machine&, const Ctx&, std::string&);
+int cpus_present(const Machine&, const Ctx&, std::string&);
+int cpus_possible(const Machine&, const Ctx&, std::string&);
+int cpus_offline(const Machine&, const Ctx&, std::string&);
+int cpus_kernel_max(const Machine&, const Ctx&, std::string&);
+int cpu_online(const Machine&, const Ctx&, std::string&);
+Outcome cpu_online_store(Machine&, const Ctx&, std::string_view);
+bool cpu_online_visible(const Machine&, const Ctx&);
+std::string cpu_node_link_name(const Machine&, const Ctx&);
+std::string cpu_node_link(const Machine&, const Ctx&);
+Outcome cpu_uevent_store(Machine&, const Ctx&, std::string_view);
+Outcome cpu_drivers_probe_store(Machine&, const Ctx&, std::string_view);
+Outcome bus_cpu_uevent_store(Machine&, const Ctx&, std::string_view);
+int topo_package_id(const Machine&, const Ctx&, std::string&);
+int topo_core_id(const Machine&, const Ctx&, std::string&);
+int topo_cluster_id(const Machine&, const Ctx&, std::string&);
+int topo_own_mask(const Machine&, const Ctx&, std::string&);  // the CPU alone
+int topo_own_list(const Machine&, const Ctx&, std::string&);
+int topo_package_mask(const Machine&, const Ctx&, std::string&);  // its node's CPUs
+int topo_package_list(const Machine&, const Ctx&, std::string&);
+
+// devices/virtual/memory_tiering, bus/memory_tiering, kernel/mm/numa
+int tier_nodelist(const Machine&, const Ctx&, std::string&);
+Outcome tier_uevent_store(Machine&, const Ctx&, std::string_view);
+Outcome tier_drivers_probe_store(Machine&, const Ctx&, std::string_view);
+Outcome bus_tiering_uevent_store(Machine&, const Ctx&, std::string_view);
+int demotion_enabled_show(const Machine&, const Ctx&, std::string&);
+Outcome demotion_enabled_store(Machine&, const Ctx&, std::string_view);
+
 // The parameter files of hotplug::param_table() (their entry's `param` is the row).
 int param_show(const Machine&, const Ctx&, std::string&);
 Outcome param_store(Machine&, const Ctx&, std::string_view);

@@ -45,23 +45,9 @@ int node_cpulist(const Machine& m, const Ctx& c, std::string& out) {
     return text(out, format_list(cpus));
 }
 
-// "%*pb": the node's cpus as a hex mask over all possible cpus, in 32-bit comma groups.
+// "%*pb": the node's cpus as a hex mask over all possible cpus.
 int node_cpumap(const Machine& m, const Ctx& c, std::string& out) {
-    int nr_cpus = 1;
-    for (const auto& n : m.nodes())
-        for (int cpu : n.spec.cpus) nr_cpus = std::max(nr_cpus, cpu + 1);
-    const auto& mine = m.node(c.node)->spec.cpus;
-    const int digits = (nr_cpus + 3) / 4;
-    out.clear();
-    for (int d = digits - 1; d >= 0; --d) {
-        int nibble = 0;
-        for (int bit = 0; bit < 4; ++bit)
-            if (std::find(mine.begin(), mine.end(), d * 4 + bit) != mine.end()) nibble |= 1 << bit;
-        out += "0123456789abcdef"[nibble];
-        if (d > 0 && d % 8 == 0) out += ',';
-    }
-    out += '\n';
-    return 0;
+    return text(out, format_mask(m.node(c.node)->spec.cpus, std::max(1, m.nr_cpu_ids())));
 }
 
 int node_distance(const Machine& m, const Ctx& c, std::string& out) {

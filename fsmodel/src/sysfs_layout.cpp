@@ -17,6 +17,25 @@ std::string bus_memory_link(const Machine&, const Ctx& c) {
 std::string bus_node_link(const Machine&, const Ctx& c) {
     return "../../../devices/system/node/node" + std::to_string(c.node);
 }
+std::string cpu_subsystem(const Machine&, const Ctx&) { return "../../../../bus/cpu"; }
+std::string node_cpu_link(const Machine&, const Ctx& c) {
+    return "../../cpu/cpu" + std::to_string(c.cpu);
+}
+std::string bus_cpu_link(const Machine&, const Ctx& c) {
+    return "../../../devices/system/cpu/cpu" + std::to_string(c.cpu);
+}
+
+// Generations of the layout (EntrySpec::since): what each added, so the inode numbers of
+// what was there before stay as they were.
+constexpr uint8_t kCpus = 1;   // devices/system/cpu, bus/cpu, nodeK/cpuN
+constexpr uint8_t kTiers = 2;  // devices/virtual/memory_tiering, bus/memory_tiering, kernel/mm
+
+std::string tier_subsystem(const Machine&, const Ctx&) {
+    return "../../../../bus/memory_tiering";
+}
+std::string bus_tier_link(const Machine&, const Ctx& c) {
+    return "../../../devices/virtual/memory_tiering/memory_tier" + std::to_string(c.tier);
+}
 
 EntrySpec each(EntrySpec e, Each what) {
     e.each = what;
@@ -68,6 +87,7 @@ const DirSpec kHugepages{{
 
 const DirSpec kNode{{
     attr_wo("compact", node_action_store),
+    since(kCpus, each(link("cpu", node_cpu_link), Each::NodeCpu)),
     attr_ro("cpulist", node_cpulist),
     attr_ro("cpumap", node_cpumap),
     attr_ro("distance", node_distance),
@@ -94,13 +114,71 @@ const DirSpec kNodeRoot{{
     attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
 }};
 
-const DirSpec kSystem{{dir("memory", &kMemoryRoot), dir("node", &kNodeRoot)}};
-const DirSpec kDevices{{dir("system", &kSystem)}};
+// cpuN/topology: the basics hwloc and lscpu read (drivers/base/topology.c).
+const DirSpec kCpuTopology{{
+    attr_ro("cluster_cpus", topo_own_mask),
+    attr_ro("cluster_cpus_list", topo_own_list),
+    attr_ro("cluster_id", topo_cluster_id),
+    attr_ro("core_cpus", topo_own_mask),
+    attr_ro("core_cpus_list", topo_own_list),
+    attr_ro("core_id", topo_core_id),
+    attr_ro("core_siblings", topo_package_mask),
+    attr_ro("core_siblings_list", topo_package_list),
+    attr_ro("die_cpus", topo_package_mask),
+    attr_ro("die_cpus_list", topo_package_list),
+    attr_ro("die_id", zero),
+    attr_ro("package_cpus", topo_package_mask),
+    attr_ro("package_cpus_list", topo_package_list),
+    attr_ro("physical_package_id", topo_package_id),
+    attr_ro("thread_siblings", topo_own_mask),
+    attr_ro("thread_siblings_list", topo_own_list),
+}};
+
+const DirSpec kCpu{{
+    EntrySpec{Kind::Link, "node", 0777, nullptr, nullptr, Dep::Static, cpu_node_link, nullptr,
+              Each::None, cpu_node_link_name},
+    when(attr_rw("online", cpu_online, cpu_online_store, Dep::Static), cpu_online_visible),
+    dir("power", &kPower),
+    link("subsystem", cpu_subsystem),
+    dir("topology", &kCpuTopology),
+    attr_rw("uevent", empty, cpu_uevent_store, Dep::Static),
+}};
+
+const DirSpec kCpuRoot{{
+    each(dir("cpu", &kCpu), Each::Cpu),
+    attr_ro("isolated", newline),
+    attr_ro("kernel_max", cpus_kernel_max),
+    attr_ro("offline", cpus_offline),
+    attr_ro("online", cpus_online),
+    attr_ro("possible", cpus_possible),
+    dir("power", &kPower),
+    attr_ro("present", cpus_present),
+    attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
+}};
+
+const DirSpec kSystem{{since(kCpus, dir("cpu", &kCpuRoot)), dir("memory", &kMemoryRoot),
+                       dir("node", &kNodeRoot)}};
+// A memory tier is a device on the memory_tiering bus, under its virtual root device.
+const DirSpec kMemoryTier{{
+    attr_ro("nodelist", tier_nodelist, Dep::NodeMasks),
+    dir("power", &kPower),
+    link("subsystem", tier_subsystem),
+    attr_rw("uevent", empty, tier_uevent_store, Dep::Static),
+}};
+const DirSpec kMemoryTiering{{
+    each(dir("memory_tier", &kMemoryTier), Each::Tier),
+    dir("power", &kPower),
+    attr_rw("uevent", empty, root_device_uevent_store, Dep::Static),
+}, Dep::NodeMasks};
+const DirSpec kVirtual{{dir("memory_tiering", &kMemoryTiering)}};
+
+const DirSpec kDevices{{dir("system", &kSystem), since(kTiers, dir("virtual", &kVirtual))}};
 
 const DirSpec kEmpty{{}};
 const DirSpec kBusMemoryDevices{{each(link("memory", bus_memory_link), Each::Block)},
                                 Dep::BlockList};
 const DirSpec kBusNodeDevices{{each(link("node", bus_node_link), Each::Node)}};
+const DirSpec kBusCpuDevices{{each(link("cpu", bus_cpu_link), Each::Cpu)}};
 
 const DirSpec kBusMemory{{
     dir("devices", &kBusMemoryDevices),
@@ -118,7 +196,26 @@ const DirSpec kBusNode{{
     attr_wo("uevent", bus_node_uevent_store),
 }};
 
-const DirSpec kBus{{dir("memory", &kBusMemory), dir("node", &kBusNode)}};
+const DirSpec kBusCpu{{
+    dir("devices", &kBusCpuDevices),
+    dir("drivers", &kEmpty),
+    attr_rw("drivers_autoprobe", one, bool_store, Dep::Static),
+    attr_wo("drivers_probe", cpu_drivers_probe_store),
+    attr_wo("uevent", bus_cpu_uevent_store),
+}};
+
+const DirSpec kBusTieringDevices{{each(link("memory_tier", bus_tier_link), Each::Tier)},
+                                 Dep::NodeMasks};
+const DirSpec kBusTiering{{
+    dir("devices", &kBusTieringDevices),
+    dir("drivers", &kEmpty),
+    attr_rw("drivers_autoprobe", one, bool_store, Dep::Static),
+    attr_wo("drivers_probe", tier_drivers_probe_store),
+    attr_wo("uevent", bus_tiering_uevent_store),
+}};
+
+const DirSpec kBus{{since(kCpus, dir("cpu", &kBusCpu)), dir("memory", &kBusMemory),
+                    since(kTiers, dir("memory_tiering", &kBusTiering)), dir("node", &kBusNode)}};
 
 const DirSpec kParameters{with_params(hotplug::ParamFile::ModuleParams, {})};
 
@@ -162,7 +259,11 @@ const DirSpec kDebug{{
     dir("hotplugfs", &kHotplugfsDebug),
     dir("notifier-error-inject", &kNotifierInject),
 }};
-const DirSpec kKernel{{dir("debug", &kDebug)}};
+const DirSpec kNuma{{
+    attr_rw("demotion_enabled", demotion_enabled_show, demotion_enabled_store, Dep::Params)}};
+const DirSpec kMm{{dir("numa", &kNuma)}};
+
+const DirSpec kKernel{{dir("debug", &kDebug), since(kTiers, dir("mm", &kMm))}};
 
 const DirSpec kRoot{{dir("bus", &kBus), dir("devices", &kDevices), dir("kernel", &kKernel),
                      dir("module", &kModule)}};

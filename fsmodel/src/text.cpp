@@ -99,4 +99,17 @@ std::string format_list(const std::vector<int>& ids) {
     return out;
 }
 
+std::string format_mask(const std::vector<int>& ids, int nbits) {
+    const int digits = (nbits + 3) / 4;
+    std::string nibbles(static_cast<size_t>(digits), 0);
+    for (int id : ids)
+        if (id >= 0 && id < nbits) nibbles[static_cast<size_t>(id / 4)] |= 1 << (id % 4);
+    std::string out;
+    for (int d = digits - 1; d >= 0; --d) {
+        out += "0123456789abcdef"[static_cast<int>(nibbles[static_cast<size_t>(d)])];
+        if (d > 0 && d % 8 == 0) out += ',';
+    }
+    return out;
+}
+
 }  // namespace fsmodel

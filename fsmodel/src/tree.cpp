@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <vector>
@@ -11,7 +12,9 @@ namespace fsmodel {
 namespace {
 
 constexpr uint64_t kFirstStaticOffset = 3;  // 1 ".", 2 "..", then static children
-constexpr uint64_t kGeneratedOffset = 1ull << 32;
+// The generated entries of a directory's g-th generating child (a directory may generate
+// several kinds: nodeK has cpuN and memoryN links) start at (g + 1) * kGeneratedOffset.
+constexpr uint64_t kGeneratedOffset = 1ull << 48;
 
 Scope scope_for(Each each, Scope parent) {
     switch (each) {
@@ -20,6 +23,9 @@ Scope scope_for(Each each, Scope parent) {
         case Each::NodeBlock: return Scope::Block;
         case Each::Node: return Scope::Node;
         case Each::Device: return Scope::Device;
+        case Each::Cpu:
+        case Each::NodeCpu: return Scope::Cpu;
+        case Each::Tier: return Scope::Tier;
     }
     return parent;
 }
@@ -39,6 +45,11 @@ bool parse_id(std::string_view name, std::string_view prefix, uint64_t& id) {
     return true;
 }
 
+bool tier_exists(const Machine& m, uint64_t id) {
+    const auto tiers = m.memory_tiers();
+    return id <= INT32_MAX && std::binary_search(tiers.begin(), tiers.end(), static_cast<int>(id));
+}
+
 uint32_t type_bits(Kind kind) {
     switch (kind) {
         case Kind::Dir: return S_IFDIR;
@@ -53,30 +64,43 @@ uint32_t type_bits(Kind kind) {
 Tree::Tree(const DirSpec& root, int64_t boot_ns, ChangingFiles changing)
     : changing_(changing), stamps_(boot_ns) {
     root_spec_ = dir("", &root);
-    instantiate(&root_spec_, Scope::Global, -1);
+    std::vector<uint8_t> generation;
+    instantiate(&root_spec_, Scope::Global, -1, generation);
+    assign_slots(generation);
 }
 
-int Tree::instantiate(const EntrySpec* spec, Scope parent_scope, int parent) {
+int Tree::instantiate(const EntrySpec* spec, Scope parent_scope, int parent,
+                      std::vector<uint8_t>& generation) {
     const Scope scope = scope_for(spec->each, parent_scope);
-    auto& slots = by_slot_[static_cast<int>(scope)];
-    const uint64_t limit = scope == Scope::Block    ? kBlockStride
-                           : scope == Scope::Node   ? kNodeStride
-                           : scope == Scope::Device ? kDeviceStride
-                                                    : kNodeBase - 1;
-    if (slots.size() >= limit) throw std::logic_error("too many entries in one scope");
     const int index = static_cast<int>(defs_.size());
-    defs_.push_back(Def{spec, scope, static_cast<uint16_t>(slots.size()), parent, {}});
-    slots.push_back(index);
+    defs_.push_back(Def{spec, scope, 0, parent, {}});
+    generation.push_back(parent >= 0 ? std::max(generation[parent], spec->since) : spec->since);
     if (parent >= 0) defs_[parent].children.push_back(index);
-    if (spec->kind == Kind::Dir) {
-        int generated = 0;
-        for (const EntrySpec& child : spec->dir->entries) {
-            if (child.each != Each::None && ++generated > 1)
-                throw std::logic_error("a directory may generate one kind of entry");
-            instantiate(&child, scope, index);
-        }
-    }
+    if (spec->kind == Kind::Dir)
+        for (const EntrySpec& child : spec->dir->entries)
+            instantiate(&child, scope, index, generation);
     return index;
+}
+
+// Within a scope, slots follow the declaration (depth first), one generation after another.
+void Tree::assign_slots(const std::vector<uint8_t>& generation) {
+    for (int s = 0; s < kScopeCount; ++s) {
+        const auto scope = static_cast<Scope>(s);
+        auto& slots = by_slot_[s];
+        for (size_t i = 0; i < defs_.size(); ++i)
+            if (defs_[i].scope == scope) slots.push_back(static_cast<int>(i));
+        std::stable_sort(slots.begin(), slots.end(),
+                         [&](int a, int b) { return generation[a] < generation[b]; });
+        const uint64_t limit = scope == Scope::Block    ? kBlockStride
+                               : scope == Scope::Node   ? kNodeStride
+                               : scope == Scope::Device ? kDeviceStride
+                               : scope == Scope::Cpu    ? kCpuStride
+                               : scope == Scope::Tier   ? kTierStride
+                                                        : kNodeBase - 1;
+        if (slots.size() > limit) throw std::logic_error("too many entries in one scope");
+        for (size_t slot = 0; slot < slots.size(); ++slot)
+            defs_[slots[slot]].slot = static_cast<uint16_t>(slot);
+    }
 }
 
 uint64_t Tree::inode_of(const Def& def, const Ctx& ctx) const {
@@ -85,6 +109,9 @@ uint64_t Tree::inode_of(const Def& def, const Ctx& ctx) const {
         case Scope::Node: return encode_inode(Scope::Node, ctx.node, def.slot);
         case Scope::Block: return encode_inode(Scope::Block, ctx.block, def.slot);
         case Scope::Device: return encode_inode(Scope::Device, ctx.device, def.slot);
+        case Scope::Cpu: return encode_inode(Scope::Cpu, static_cast<uint64_t>(ctx.cpu), def.slot);
+        case Scope::Tier:
+            return encode_inode(Scope::Tier, static_cast<uint64_t>(ctx.tier), def.slot);
     }
     return 0;
 }
@@ -107,6 +134,9 @@ std::string Tree::name_of(const Machine& m, const Def& def, const Ctx& ctx) cons
         case Each::NodeBlock: return std::string(s.name) + std::to_string(ctx.block);
         case Each::Node: return std::string(s.name) + std::to_string(ctx.node);
         case Each::Device: return m.devices()[ctx.device].spec.name;
+        case Each::Cpu:
+        case Each::NodeCpu: return std::string(s.name) + std::to_string(ctx.cpu);
+        case Each::Tier: return std::string(s.name) + std::to_string(ctx.tier);
     }
     return std::string(s.name);
 }
@@ -128,6 +158,14 @@ bool Tree::resolve(const Machine& m, uint64_t ino, Resolved& out) const {
         if (id.object >= m.devices().size()) return false;
         out.ctx.device = static_cast<uint32_t>(id.object);
         out.ctx.node = m.devices()[id.object].spec.node;
+    } else if (id.scope == Scope::Cpu) {
+        if (id.object >= static_cast<uint64_t>(m.nr_cpu_ids())) return false;
+        out.ctx.cpu = static_cast<int>(id.object);
+        out.ctx.node = m.cpu_node(out.ctx.cpu);
+        if (out.ctx.node < 0) return false;
+    } else if (id.scope == Scope::Tier) {
+        if (!tier_exists(m, id.object)) return false;
+        out.ctx.tier = static_cast<int>(id.object);
     }
     return visible(m, *out.def, out.ctx);
 }
@@ -161,6 +199,20 @@ bool Tree::match_generated(const Machine& m, const Def& child, const Ctx& parent
         case Each::Node:
             if (id > 0xffff || !m.node(static_cast<int>(id))) return false;
             out.node = static_cast<int>(id);
+            return true;
+        case Each::Cpu:
+        case Each::NodeCpu: {
+            if (id >= static_cast<uint64_t>(m.nr_cpu_ids())) return false;
+            const int node = m.cpu_node(static_cast<int>(id));
+            if (node < 0 || (child.spec->each == Each::NodeCpu && node != parent.node))
+                return false;
+            out.cpu = static_cast<int>(id);
+            out.node = node;
+            return true;
+        }
+        case Each::Tier:
+            if (!tier_exists(m, id)) return false;
+            out.tier = static_cast<int>(id);
             return true;
     }
     return false;
@@ -220,7 +272,12 @@ uint32_t Tree::dir_nlink(const Machine& m, const Resolved& r) const {
             case Each::Block: n += static_cast<uint32_t>(m.blocks().count()); break;
             case Each::Node: n += static_cast<uint32_t>(m.nodes().size()); break;
             case Each::Device: n += static_cast<uint32_t>(m.devices().size()); break;
-            case Each::NodeBlock: break;  // links only
+            case Each::Cpu:
+                for (int cpu = 0; cpu < m.nr_cpu_ids(); ++cpu) n += m.cpu_node(cpu) >= 0 ? 1 : 0;
+                break;
+            case Each::Tier: n += static_cast<uint32_t>(m.memory_tiers().size()); break;
+            case Each::NodeBlock:
+            case Each::NodeCpu: break;  // links only
         }
     }
     return n;
@@ -262,11 +319,11 @@ int Tree::readdir(const Machine& m, uint64_t ino, uint64_t offset, const Filler&
     if (offset < 1 && !fill(".", ino, S_IFDIR, 1)) return 0;
     if (offset < 2 && !fill("..", parent_inode(dir), S_IFDIR, 2)) return 0;
     const auto& children = dir.def->children;
-    const Def* generated = nullptr;
+    std::vector<const Def*> generated;
     for (size_t i = 0; i < children.size(); ++i) {
         const Def& child = defs_[children[i]];
         if (child.spec->each != Each::None) {
-            generated = &child;
+            generated.push_back(&child);
             continue;
         }
         const uint64_t off = kFirstStaticOffset + i;
@@ -275,18 +332,21 @@ int Tree::readdir(const Machine& m, uint64_t ino, uint64_t offset, const Filler&
                   type_bits(child.spec->kind), off))
             return 0;
     }
-    if (generated && !fill_generated(m, *generated, dir.ctx, offset, fill)) return 0;
+    for (size_t g = 0; g < generated.size(); ++g) {
+        const uint64_t base = kGeneratedOffset * (g + 1);
+        if (offset >= base + kGeneratedOffset) continue;  // listed in an earlier call
+        if (!fill_generated(m, *generated[g], dir.ctx, base, offset, fill)) return 0;
+    }
     if (complete) *complete = true;
     return 0;
 }
 
 bool Tree::fill_generated(const Machine& m, const Def& generated, const Ctx& parent,
-                          uint64_t offset, const Filler& fill) const {
-    const uint64_t first = offset >= kGeneratedOffset ? offset - kGeneratedOffset : 0;
+                          uint64_t base, uint64_t offset, const Filler& fill) const {
+    const uint64_t first = offset >= base ? offset - base : 0;
     const uint32_t type = type_bits(generated.spec->kind);
     auto emit = [&](const Ctx& ctx, uint64_t id) {
-        return fill(name_of(m, generated, ctx), inode_of(generated, ctx), type,
-                    kGeneratedOffset + id + 1);
+        return fill(name_of(m, generated, ctx), inode_of(generated, ctx), type, base + id + 1);
     };
     if (generated.spec->each == Each::Node) {
         for (uint64_t id = first; id < m.nodes().size(); ++id)
@@ -297,6 +357,24 @@ bool Tree::fill_generated(const Machine& m, const Def& generated, const Ctx& par
         for (uint64_t id = first; id < m.devices().size(); ++id) {
             const Ctx ctx{m.devices()[id].spec.node, 0, static_cast<uint32_t>(id)};
             if (!emit(ctx, id)) return false;
+        }
+        return true;
+    }
+    if (generated.spec->each == Each::Cpu || generated.spec->each == Each::NodeCpu) {
+        for (uint64_t id = first; id < static_cast<uint64_t>(m.nr_cpu_ids()); ++id) {
+            const int node = m.cpu_node(static_cast<int>(id));
+            if (node < 0 || (generated.spec->each == Each::NodeCpu && node != parent.node))
+                continue;
+            if (!emit(Ctx{node, 0, 0, static_cast<int>(id)}, id)) return false;
+        }
+        return true;
+    }
+    if (generated.spec->each == Each::Tier) {
+        for (int tier : m.memory_tiers()) {
+            if (static_cast<uint64_t>(tier) < first) continue;
+            Ctx ctx;
+            ctx.tier = tier;
+            if (!emit(ctx, static_cast<uint64_t>(tier))) return false;
         }
         return true;
     }

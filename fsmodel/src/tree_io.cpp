@@ -108,6 +108,7 @@ void Tree::refresh(const Machine& m, const hotplug::ChangeSet& c, int64_t now_ns
     if (c.node_masks) {
         stamps_.set_global(Dep::NodeMasks, stamp);
         add_dep(Scope::Global, 0, Dep::NodeMasks, out);
+        add_tiers(m, out);
     }
     if (c.params) {
         stamps_.set_global(Dep::Params, stamp);
@@ -129,6 +130,27 @@ void Tree::refresh(const Machine& m, const hotplug::ChangeSet& c, int64_t now_ns
         stamps_.set_global(Dep::BlockList, stamp);  // `plugged` of devices that moved
         add_dep(Scope::Global, 0, Dep::DeviceList, out);
         add_device_list(m, c.devices_before, out);
+    }
+}
+
+// A tier's nodes change with the node masks, and a tier without nodes vanishes from the
+// directories that list tiers. Tier ids come from the nodes' abstract distances, so the
+// tiers that may have changed are the nodes' tiers.
+void Tree::add_tiers(const Machine& m, Invalidations& out) const {
+    const auto now = m.memory_tiers();
+    for (int tier : m.possible_memory_tiers()) {
+        add_dep(Scope::Tier, static_cast<uint64_t>(tier), Dep::NodeMasks, out);
+        if (std::binary_search(now.begin(), now.end(), tier)) continue;
+        Ctx ctx;
+        ctx.tier = tier;
+        for (int index : by_slot_[static_cast<int>(Scope::Tier)]) {
+            const Def& def = defs_[index];
+            out.inodes.push_back(inode_of(def, ctx));
+            if (def.spec->each != Each::Tier) continue;
+            out.removed_entries.push_back({inode_of(defs_[def.parent], ctx),
+                                           std::string(def.spec->name) + std::to_string(tier),
+                                           inode_of(def, ctx)});
+        }
     }
 }
 
@@ -160,7 +182,9 @@ void Tree::touch(const Machine& m, uint64_t ino, int64_t now_ns, Invalidations& 
         case Scope::Block: stamps_.set_block(r.ctx.block, stamp); break;
         case Scope::Node: stamps_.set_node(r.ctx.node, stamp); break;
         case Scope::Global:
-        case Scope::Device: stamps_.set_global(dep, stamp); break;
+        case Scope::Device:
+        case Scope::Cpu:
+        case Scope::Tier: stamps_.set_global(dep, stamp); break;
     }
     out.inodes.push_back(ino);
 }

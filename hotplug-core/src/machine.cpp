@@ -290,10 +290,12 @@ Outcome Machine::online_block(uint64_t id, OnlineType type) {
         return out;
     }
     const Zone zone = zone_for_online(id, type);
+    const bool had_memory = node_has_memory(b.node);
     b.state = static_cast<uint8_t>(BlockState::Online);  // accounted below as online
     account(id, zone, false, true, out.changes);
     b.zone = static_cast<uint8_t>(zone);
     out.changes.blocks.push_back(id);
+    note_tier_change(b.node, had_memory, out);
     out.events.push_back(event("online", id));
     return out;
 }
@@ -346,10 +348,12 @@ Outcome Machine::offline_block(uint64_t id, Wait wait) {
 void Machine::complete_offline(uint64_t id, Outcome& out) {
     Block& b = blocks_.at(id);
     const Zone zone = *b.single_zone();
+    const bool had_memory = node_has_memory(b.node);
     b.state = static_cast<uint8_t>(BlockState::Offline);
     account(id, zone, false, false, out.changes);
     b.zone = Block::kNoZone;
     out.changes.blocks.push_back(id);
+    note_tier_change(b.node, had_memory, out);
     out.events.push_back(event("offline", id));
 }
 

@@ -92,6 +92,20 @@ std::optional<Error> Machine::build_nodes(const MachineSpec& spec) {
         if (info.spec.distance.size() != spec.nodes.size())
             return invalid("node " + std::to_string(i) + " distance must list " +
                            std::to_string(spec.nodes.size()) + " values");
+        if (info.spec.adistance && *info.spec.adistance < 0)
+            return invalid("node " + std::to_string(i) + " adistance " +
+                           std::to_string(*info.spec.adistance) + " is negative");
+        for (int cpu : info.spec.cpus) {
+            if (cpu < 0 || cpu >= kNrCpus)
+                return invalid("node " + std::to_string(i) + " lists cpu " + std::to_string(cpu) +
+                               "; cpu ids are 0.." + std::to_string(kNrCpus - 1));
+            if (cpu >= static_cast<int>(cpu_nodes_.size())) cpu_nodes_.resize(cpu + 1, -1);
+            if (cpu_nodes_[cpu] >= 0)
+                return invalid("cpu " + std::to_string(cpu) + " belongs to node " +
+                               std::to_string(cpu_nodes_[cpu]) + " and node " +
+                               std::to_string(i));
+            cpu_nodes_[cpu] = static_cast<int>(i);
+        }
         nodes_.push_back(std::move(info));
     }
     return std::nullopt;

@@ -198,6 +198,8 @@ inline std::string path_pattern(std::string_view path) {
         if (!out.empty()) out += '/';
         if (numbered(part, "memory")) out += "memoryN";
         else if (numbered(part, "node")) out += "nodeK";
+        else if (numbered(part, "cpu")) out += "cpuN";
+        else if (numbered(part, "memory_tier")) out += "memory_tierN";
         else out += part;
     }
     return out;

@@ -95,3 +95,30 @@ TEST_CASE("inode: the same path always yields the same number", "[inode]") {
                            .slot));
     CHECK(after.size() == before.size() + 18);  // memory136: dir + 15 below, 2 links
 }
+
+TEST_CASE("inode: files the layout had before keep their numbers when it grows", "[inode]") {
+    // Numbers of the built-in machine's tree before devices/system/cpu and bus/cpu were added:
+    // later layout generations take slots after these, so none of them moves.
+    auto m = default_machine();
+    fsmodel::Tree t(fsmodel::sysfs_root(), kBoot);
+    const std::pair<const char*, uint64_t> before[] = {
+        {"bus", 2},
+        {"bus/memory/uevent", 8},
+        {"bus/node", 9},
+        {"devices/system/memory", 17},
+        {"devices/system/node/has_cpu", 32},
+        {"kernel/debug/hotplugfs/devices", 48},
+        {"module/memory_hotplug/parameters/online_policy", 63},
+        {"devices/system/node/node1", 16777473},
+        {"devices/system/node/node1/meminfo", 16777487},
+        {"devices/system/memory/memory40/state", 1099511629069},
+        // Added with the CPUs, before the memory tiers.
+        {"bus/cpu", 65},
+        {"devices/system/cpu", 71},
+        {"devices/system/cpu/cpu1/online", 4294967363},
+    };
+    for (const auto& [path, ino] : before) {
+        INFO(path);
+        CHECK(ino_of(t, m, path) == ino);
+    }
+}

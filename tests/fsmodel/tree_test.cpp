@@ -129,10 +129,11 @@ TEST_CASE("reference: listings, modes and nlink", "[tree][reference]") {
         CHECK(stat_of(t, m, "devices/system/node").nlink == 4);
     }
     SECTION("devices/system/node/node0") {
-        // The capture also lists cpu0 and cpu1 links; the emulator has no devices/system/cpu
-        // for them to point at and leaves them out. memoryN links are filtered in the capture.
+        // memoryN links are filtered in the capture.
         check_listing(t, m, "devices/system/node/node0",
                       {{"compact", F | 0200},
+                       {"cpu0", L | 0777},
+                       {"cpu1", L | 0777},
                        {"cpulist", F | 0444},
                        {"cpumap", F | 0444},
                        {"distance", F | 0444},
@@ -325,7 +326,12 @@ TEST_CASE("lookup: what does not exist fails ENOENT", "[tree]") {
                              "devices/system/node/node0/memory24",
                              "bus/memory/devices/memory24",
                              "bus/node/devices/node1",
-                             "devices/system/cpu",
+                             "devices/system/cpu/cpu2",
+                             "devices/system/cpu/cpu01",
+                             "devices/system/cpu/cpu0/online",  // x86 cannot offline cpu0
+                             "devices/system/cpu/cpu1/node1",
+                             "devices/system/node/node0/cpu2",
+                             "bus/cpu/devices/cpu2",
                              "firmware"}) {
         INFO(path);
         CHECK(lookup_path(t, m, path, st) == ENOENT);
@@ -345,7 +351,8 @@ TEST_CASE("readdir: dots, and resuming at any offset", "[tree]") {
     auto m = default_machine();
     fsmodel::Tree t(fsmodel::sysfs_root(), kBoot);
     for (const char* dir : {"devices/system/memory", "devices/system/node/node1",
-                            "devices/system/memory/memory40", "bus/memory/devices", ""}) {
+                            "devices/system/memory/memory40", "bus/memory/devices",
+                            "devices/system/cpu", ""}) {
         INFO(dir);
         const uint64_t ino = dir[0] ? ino_of(t, m, dir) : kRoot;
         std::vector<DirEntry> dots;

@@ -150,3 +150,31 @@ TEST_CASE("build rejects inconsistent specs", "[layout]") {
     s.holes = {500};
     CHECK(fails(s));
 }
+
+TEST_CASE("build refuses CPUs a machine cannot have, and maps the others", "[layout]") {
+    MachineSpec spec = hotplug::default_machine_spec();
+    spec.nodes[1].cpus = {1, 2};  // cpu 1 is node 0's too
+    auto r = Machine::build(spec);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == EINVAL);
+    CHECK(r.error().message == "cpu 1 belongs to node 0 and node 1");
+    spec.nodes[1].cpus = {hotplug::kNrCpus};
+    r = Machine::build(spec);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "node 1 lists cpu 8192; cpu ids are 0..8191");
+    spec.nodes[1].cpus = {-1};
+    CHECK_FALSE(Machine::build(spec).ok());
+
+    spec.nodes[1].cpus = {6, 4};
+    r = Machine::build(spec);
+    REQUIRE(r.ok());
+    const Machine& m = r.value();
+    CHECK(m.nr_cpu_ids() == 7);
+    CHECK(m.cpu_node(0) == 0);
+    CHECK(m.cpu_node(1) == 0);
+    CHECK(m.cpu_node(2) == -1);
+    CHECK(m.cpu_node(4) == 1);
+    CHECK(m.cpu_node(6) == 1);
+    CHECK(m.cpu_node(7) == -1);
+    CHECK(m.cpu_node(-1) == -1);
+}

@@ -78,6 +78,45 @@ TEST_CASE("optional directories are bound when the tree has them", "[sysfs]") {
     CHECK_FALSE(exists("/sys/devices/system/node/marker"));
 }
 
+TEST_CASE("the CPU directories are bound with the node directory", "[sysfs]") {
+    if (!exists("/sys/devices/system/memory") || !exists("/sys/devices/system/cpu") ||
+        !exists("/sys/bus/cpu")) {
+        WARN("this host has no memory or cpu directory in /sys");
+        return;
+    }
+    // Nodes list the configured CPUs: a topology reader must find those, not the host's.
+    TempDir root;
+    write_file(root.path() / "devices/system/memory/marker", "m\n");
+    write_file(root.path() / "devices/system/cpu/marker", "c\n");
+    write_file(root.path() / "bus/cpu/marker", "b\n");
+    const sb::RunResult r =
+        sh_in(root.path(), "cat /sys/devices/system/cpu/marker /sys/bus/cpu/marker");
+    CHECK(r.out == "c\nb\n");
+    CHECK(r.sysfs_bound == std::vector<std::string>{"/sys/devices/system/memory",
+                                                    "/sys/devices/system/cpu", "/sys/bus/cpu"});
+    CHECK_FALSE(exists("/sys/devices/system/cpu/marker"));
+}
+
+TEST_CASE("the memory tier directories are bound when the host has them", "[sysfs]") {
+    if (!exists("/sys/devices/system/memory") ||
+        !exists("/sys/devices/virtual/memory_tiering") || !exists("/sys/kernel/mm/numa")) {
+        WARN("this host has no memory tiers in /sys (Linux 6.1 or later has them)");
+        return;
+    }
+    TempDir root;
+    write_file(root.path() / "devices/system/memory/marker", "m\n");
+    write_file(root.path() / "devices/virtual/memory_tiering/marker", "t\n");
+    write_file(root.path() / "kernel/mm/numa/marker", "n\n");
+    const sb::RunResult r = sh_in(root.path(),
+                                  "cat /sys/devices/virtual/memory_tiering/marker "
+                                  "/sys/kernel/mm/numa/marker");
+    CHECK(r.out == "t\nn\n");
+    CHECK(r.sysfs_bound ==
+          std::vector<std::string>{"/sys/devices/system/memory",
+                                   "/sys/devices/virtual/memory_tiering", "/sys/kernel/mm/numa"});
+    CHECK_FALSE(exists("/sys/kernel/mm/numa/marker"));
+}
+
 TEST_CASE("a tree without the memory directory is refused", "[sysfs]") {
     if (!exists("/sys/devices/system/memory")) {
         WARN("this host has no /sys/devices/system/memory to cover");

@@ -13,13 +13,16 @@
 namespace fsmodel {
 
 // Which object an entry belongs to; inode numbers derive from (scope, object id, slot).
-enum class Scope : uint8_t { Global = 0, Node = 1, Block = 2, Device = 3 };
+enum class Scope : uint8_t { Global = 0, Node = 1, Block = 2, Device = 3, Cpu = 4, Tier = 5 };
+inline constexpr int kScopeCount = 6;
 
 // Object identity of an entry instance.
 struct Ctx {
     int node = 0;
     uint64_t block = 0;
     uint32_t device = 0;  // index into Machine::devices()
+    int cpu = 0;
+    int tier = 0;  // a memory tier's id (memory_tierN)
     // The parameter a module-parameter file shows and stores (its entry's `param`), so one
     // pair of handlers serves every row of hotplug::param_table().
     const hotplug::ParamSpec* param = nullptr;
@@ -33,7 +36,7 @@ enum class Dep : uint8_t {
     BlockState,     // state and online of the entry's block
     ValidZones,     // valid_zones of the entry's block (also moves with zone spans and policy)
     NodeMeminfo,    // meminfo of the entry's node
-    NodeMasks,      // has_memory, has_normal_memory
+    NodeMasks,      // has_memory, has_normal_memory, and so the memory tiers
     Params,         // module parameters and auto_online_blocks
     BlockList,      // listing of every block (memory/, bus/memory/devices/)
     NodeBlockList,  // listing of one node's blocks (nodeK/)
@@ -41,7 +44,7 @@ enum class Dep : uint8_t {
 };
 
 // Which objects a generated entry stands for: one instance per object.
-enum class Each : uint8_t { None, Block, NodeBlock, Node, Device };
+enum class Each : uint8_t { None, Block, NodeBlock, Node, Device, Cpu, NodeCpu, Tier };
 
 using Machine = hotplug::Machine;
 using Outcome = hotplug::Outcome;
@@ -68,6 +71,10 @@ struct EntrySpec {
     NameFn dynamic_name = nullptr;  // name that depends on the object (a block's node link)
     VisibleFn visible = nullptr;    // is_visible: absent when it returns false
     const hotplug::ParamSpec* param = nullptr;  // a module-parameter file: its row
+    // The layout generation that added the entry (inherited by what it holds): slots, and so
+    // inode numbers, go to every earlier generation first, so adding files to the layout
+    // never renumbers the files that were there before.
+    uint8_t since = 0;
 };
 
 // The entry's context as its handlers see it: the object's, plus the entry's parameter row.
@@ -103,6 +110,10 @@ inline EntrySpec link(std::string_view name, LinkFn target) {
 }
 inline EntrySpec when(EntrySpec e, VisibleFn visible) {
     e.visible = visible;
+    return e;
+}
+inline EntrySpec since(uint8_t generation, EntrySpec e) {
+    e.since = generation;
     return e;
 }
 

@@ -11,6 +11,10 @@ namespace fsmodel {
 
 inline constexpr uint64_t kNodeBase = 1ull << 24;
 inline constexpr uint64_t kNodeStride = 256;
+inline constexpr uint64_t kCpuBase = 1ull << 32;  // cpu ids are below hotplug::kNrCpus
+inline constexpr uint64_t kCpuStride = 64;
+inline constexpr uint64_t kTierBase = 1ull << 34;  // tier ids are below 2^24 (an int >> 7)
+inline constexpr uint64_t kTierStride = 16;
 inline constexpr uint64_t kDeviceBase = 1ull << 36;
 inline constexpr uint64_t kDeviceStride = 64;
 inline constexpr uint64_t kBlockBase = 1ull << 40;
@@ -28,6 +32,8 @@ inline uint64_t encode_inode(Scope scope, uint64_t object, uint16_t slot) {
         case Scope::Node: return kNodeBase + object * kNodeStride + slot;
         case Scope::Block: return kBlockBase + object * kBlockStride + slot;
         case Scope::Device: return kDeviceBase + object * kDeviceStride + slot;
+        case Scope::Cpu: return kCpuBase + object * kCpuStride + slot;
+        case Scope::Tier: return kTierBase + object * kTierStride + slot;
     }
     return 0;
 }
@@ -40,6 +46,14 @@ inline InodeId decode_inode(uint64_t ino) {
     if (ino >= kDeviceBase) {
         const uint64_t rel = ino - kDeviceBase;
         return {Scope::Device, rel / kDeviceStride, static_cast<uint16_t>(rel % kDeviceStride)};
+    }
+    if (ino >= kTierBase) {
+        const uint64_t rel = ino - kTierBase;
+        return {Scope::Tier, rel / kTierStride, static_cast<uint16_t>(rel % kTierStride)};
+    }
+    if (ino >= kCpuBase) {
+        const uint64_t rel = ino - kCpuBase;
+        return {Scope::Cpu, rel / kCpuStride, static_cast<uint16_t>(rel % kCpuStride)};
     }
     if (ino >= kNodeBase) {
         const uint64_t rel = ino - kNodeBase;

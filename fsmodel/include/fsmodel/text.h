@@ -20,5 +20,7 @@ int kstrtoull(std::string_view s, unsigned base, uint64_t& out);
 int kstrtouint(std::string_view s, unsigned base, unsigned& out);
 // "0-1,3" for {0,1,3}.
 std::string format_list(const std::vector<int>& ids);
+// "%*pb": the ids as a hex mask `nbits` wide, in 32-bit groups separated by ',': "f,00000003".
+std::string format_mask(const std::vector<int>& ids, int nbits);
 
 }  // namespace fsmodel

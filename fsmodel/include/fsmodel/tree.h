@@ -102,7 +102,9 @@ private:
         Ctx ctx;
     };
 
-    int instantiate(const EntrySpec* spec, Scope scope, int parent);
+    int instantiate(const EntrySpec* spec, Scope scope, int parent,
+                    std::vector<uint8_t>& generation);
+    void assign_slots(const std::vector<uint8_t>& generation);
     bool resolve(const Machine& m, uint64_t ino, Resolved& out) const;
     uint64_t inode_of(const Def& def, const Ctx& ctx) const;
     uint64_t parent_inode(const Resolved& r) const;
@@ -111,11 +113,12 @@ private:
     void fill_stat(const Machine& m, const Resolved& r, Stat& out) const;
     uint32_t dir_nlink(const Machine& m, const Resolved& r) const;
     bool fill_generated(const Machine& m, const Def& generated, const Ctx& parent,
-                        uint64_t offset, const Filler& fill) const;
+                        uint64_t base, uint64_t offset, const Filler& fill) const;
     bool match_generated(const Machine& m, const Def& child, const Ctx& parent,
                          std::string_view name, Ctx& out) const;
     void add_dep(Scope scope, uint64_t object, Dep dep, Invalidations& out) const;
     void add_removed(const hotplug::RemovedBlock& b, Invalidations& out) const;
+    void add_tiers(const Machine& m, Invalidations& out) const;
     void add_device_list(const Machine& m, const std::vector<std::string>& before,
                          Invalidations& out) const;
 
@@ -127,7 +130,7 @@ private:
     ChangingFiles changing_;
     EntrySpec root_spec_;
     std::vector<Def> defs_;
-    std::vector<int> by_slot_[4];
+    std::vector<int> by_slot_[kScopeCount];
     Stamps stamps_;
 };
 

@@ -117,6 +117,21 @@ public:
     const BlockTable& blocks() const { return blocks_; }
     const std::vector<NodeInfo>& nodes() const { return nodes_; }
     const NodeInfo* node(int id) const;
+    // The node of a present CPU, or -1 (no such CPU: a hole or beyond the highest).
+    int cpu_node(int cpu) const {
+        return cpu >= 0 && cpu < nr_cpu_ids() ? cpu_nodes_[cpu] : -1;
+    }
+    // The kernel's nr_cpu_ids: one more than the highest CPU id (possible CPUs are 0..n-1).
+    int nr_cpu_ids() const { return static_cast<int>(cpu_nodes_.size()); }
+    // Memory tiers: a node's memory is on tier adistance >> kMemtierChunkBits while the node
+    // has memory (N_MEMORY); a tier exists while one of its nodes has memory.
+    int node_adistance(int node) const;
+    int node_memory_tier(int node) const;
+    std::vector<int> memory_tiers() const;          // the tiers that exist, ascending
+    std::vector<int> tier_nodes(int tier) const;    // nodes with memory on it, ascending
+    std::vector<int> possible_memory_tiers() const; // every node's tier, with memory or not
+    // kernel/mm/numa/demotion_enabled: only stored (the model does not reclaim).
+    bool demotion_enabled() const { return demotion_enabled_; }
     const Params& params() const { return params_; }
     uint64_t last_seqnum() const { return seqnum_; }
 
@@ -211,6 +226,8 @@ public:
     Outcome set_online_policy(OnlinePolicy policy);
     Outcome set_auto_movable_ratio(unsigned ratio);
     Outcome set_auto_movable_numa_aware(bool aware);
+    // Reports `params` when it changes.
+    Outcome set_demotion_enabled(bool enabled);
     // Synthetic uevent written to a device's `uevent` file.
     Outcome synthetic_uevent(std::string devpath, std::string action,
                              std::vector<std::pair<std::string, std::string>> synth);
@@ -218,6 +235,7 @@ public:
     // Node that owns a physical address for probe: the pluggable range covering it, else 0.
     int node_for_address(uint64_t phys_addr) const;
     static std::string block_devpath(uint64_t block);
+    static std::string tier_devpath(int tier);
 
 private:
     friend class SnapshotRestorer;
@@ -243,6 +261,10 @@ private:
     Outcome offline_block(uint64_t block, Wait wait);
     void complete_offline(uint64_t block, Outcome& out);
     Uevent event(std::string action, uint64_t block);
+    // The MEM_ONLINE/MEM_OFFLINE notifier of the memory tiers: a node that gained its first
+    // memory joins its tier, creating it ("add" event) when it was the tier's first node; a
+    // node that lost its last memory leaves, and a tier left empty is destroyed ("remove").
+    void note_tier_change(int node, bool had_memory, Outcome& out);
     Zone choose_zone(uint64_t block, OnlineType type) const;
     Zone default_kernel_zone(int node, uint64_t start_pfn, uint64_t nr_pages) const;
     Zone auto_movable_zone(uint64_t block) const;
@@ -291,6 +313,7 @@ private:
     uint64_t storage_increment_ = 0;
     BlockTable blocks_;
     std::vector<NodeInfo> nodes_;  // indexed by node id (dense, validated by build)
+    std::vector<int> cpu_nodes_;   // by cpu id up to the highest: its node, -1 for a hole
     std::vector<PluggableRangeSpec> pluggable_;
     Params params_;
     uint64_t seqnum_ = 0;
@@ -300,6 +323,7 @@ private:
     int notifier_errors_[2] = {0, 0};
     int notifier_priority_ = 0;
     uint64_t soft_offlined_ = 0;
+    bool demotion_enabled_ = false;
 };
 
 }  // namespace hotplug

@@ -13,11 +13,22 @@
 
 namespace hotplug {
 
+// CPU ids are below NR_CPUS of Debian's kernels (CONFIG_NR_CPUS=8192): cpu/kernel_max is one less.
+inline constexpr int kNrCpus = 8192;
+
+// Memory tiers (mm/memory-tiers.c): a tier spans 2^7 of abstract distance, and memory
+// without one of its own (DRAM) has 4.5 chunks, so it is on memory_tier4.
+inline constexpr int kMemtierChunkBits = 7;
+inline constexpr int kMemtierAdistanceDram = 4 * (1 << kMemtierChunkBits) + (1 << 6);
+
 struct NodeSpec {
     int id = 0;
-    std::vector<int> cpus;
+    std::vector<int> cpus;        // ids 0..kNrCpus-1, each on one node only
     std::vector<int> distance;    // to every node, in node order; empty = 10 local, 20 remote
     uint64_t kernel_used_kb = 0;  // what the kernel itself uses on this node (MemUsed floor)
+    // The abstract distance of the node's memory as an adistance algorithm (HMAT, CXL CDAT)
+    // reports it; none: kMemtierAdistanceDram. 0 or more.
+    std::optional<int> adistance;
 };
 
 // A physical range that is present when the machine starts.

@@ -104,6 +104,10 @@ const std::vector<BadCase> kBadCases = {
     {"cpu id too large", R"({"nodes": [{"cpus": "0-9000"}]})", "/nodes/0/cpus", "out of range"},
     {"kernel_used KiB", R"({"nodes": [{"kernel_used": 1000}]})", "/nodes/0/kernel_used",
      "whole number of KiB"},
+    {"adistance negative", R"({"nodes": [{"adistance": -1}]})", "/nodes/0/adistance",
+     "non-negative integer"},
+    {"adistance too large", R"({"nodes": [{"adistance": 2147483648}]})", "/nodes/0/adistance",
+     "out of range"},
     // memory ranges
     {"memory type", R"({"memory": {"start": 0}})", "/memory", "expected an array"},
     {"memory missing start", R"({"memory": [{"size": "1G"}]})", "/memory/0",
@@ -273,7 +277,7 @@ const std::vector<BadCase> kBadCases = {
 bool same_spec(const hotplug::MachineSpec& a, const hotplug::MachineSpec& b) {
     auto node_eq = [](const hotplug::NodeSpec& x, const hotplug::NodeSpec& y) {
         return x.id == y.id && x.cpus == y.cpus && x.distance == y.distance &&
-               x.kernel_used_kb == y.kernel_used_kb;
+               x.kernel_used_kb == y.kernel_used_kb && x.adistance == y.adistance;
     };
     auto mem_eq = [](const hotplug::MemoryRangeSpec& x, const hotplug::MemoryRangeSpec& y) {
         return x.start == y.start && x.size == y.size && x.node == y.node && x.online == y.online &&
@@ -404,6 +408,13 @@ TEST_CASE("node ids default to their position and distances default empty", "[co
     CHECK(spec.nodes[1].id == 1);
     CHECK(spec.nodes[1].kernel_used_kb == 1024);
     CHECK(spec.nodes[1].distance.empty());
+    CHECK_FALSE(spec.nodes[1].adistance);
+}
+
+TEST_CASE("a node's adistance maps onto the spec", "[config]") {
+    const auto spec = load_ok(R"({"nodes": [{"cpus": "0-1"}, {"adistance": 1024}]})");
+    CHECK_FALSE(spec.nodes[0].adistance);
+    CHECK(spec.nodes[1].adistance == 1024);
 }
 
 TEST_CASE("memory range options map onto the spec", "[config]") {

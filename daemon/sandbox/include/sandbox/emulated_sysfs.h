@@ -1,7 +1,8 @@
 // The emulated tree over /sys in a private mount namespace, for programs that only know /sys.
 //
 // A sysfs root served by the daemon (ROOT) holds devices/system/memory, devices/system/node,
-// bus/memory and module/memory_hotplug. A child process that enters() an EmulatedSysfs gets its
+// devices/system/cpu, devices/virtual/memory_tiering, bus/memory, bus/cpu, bus/memory_tiering,
+// kernel/mm/numa and module/memory_hotplug. A child process that enters() an EmulatedSysfs gets its
 // own mount namespace where those directories are bound over the host's; the host's /sys is
 // never touched and the binds vanish with the namespace (that is, with the last process in it).
 //
