@@ -5,12 +5,17 @@
 //               │    is seen nowhere else and vanishes with it); parent-death signal SIGTERM
 //               ├─ janitor: waits for hotplugctl to end (a pipe's EOF), then for the daemon,
 //               │    and removes the run directory (only it is left when hotplugctl is killed)
+//               │    (hotplugctl writes the PID of each daemon it starts again into the pipe)
 //               └─ joiner: enters the daemon's mount namespace, then a private copy with the
 //                  tree bound over /sys (and the daemon's network namespace with --netns);
 //                  parent-death signal SIGKILL
 //                   └─ init of a new PID namespace (parent-death SIGKILL): forwards signals
 //                       └─ CMD
 // When the init exits or is killed, the kernel kills everything left in its PID namespace.
+//
+// hotplugctl is the daemon's file-descriptor store (docs/restarts.md): the daemon stores its
+// FUSE connection over $NOTIFY_SOCKET, and when it dies while COMMAND runs, hotplugctl starts it
+// again in the same mount namespace with that connection, so COMMAND only sees a pause.
 #include "ctl/run.h"
 
 #include <fcntl.h>
@@ -30,14 +35,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "ctl/fd_keeper.h"
 #include "sandbox/emulated_sysfs.h"
 #include "support/printable.h"
 
@@ -54,7 +63,9 @@ constexpr const char* kUsage =
     "/sys/module/memory_hotplug, and a PID namespace of its own. CPU affinity and cpusets\n"
     "stay the host's (hwloc: lstopo --disallowed). The\n"
     "exit code is COMMAND's (128+N when a signal N ended it). When COMMAND ends, or\n"
-    "hotplugctl is killed, every process and mount it started is gone.\n"
+    "hotplugctl is killed, every process and mount it started is gone. When the daemon\n"
+    "dies while COMMAND runs, it is started again on the same mount and machine: COMMAND\n"
+    "only sees a pause. $HOTPLUGFS_DAEMON_PIDFILE tells COMMAND the daemon's PID file.\n"
     "\n"
     "  --config FILE    the machine (default: the built-in one)\n"
     "  --rules-dir DIR  udev rules the daemon applies (repeatable)\n"
@@ -110,6 +121,15 @@ std::optional<RunOptions> parse(int argc, char** argv, int& rc) {
             o.rules_dirs.push_back(*v);
     }
     for (; i < argc; ++i) o.command.emplace_back(argv[i]);
+    // A daemon started again joins its predecessor's mount namespace, which moves it to the
+    // namespace's root directory: relative paths would not name the same files there.
+    auto absolute = [](std::optional<std::string>& path) {
+        if (path && path->find('/') != std::string::npos)
+            path = std::filesystem::absolute(*path).string();
+    };
+    absolute(o.config);
+    absolute(o.daemon);
+    for (auto& d : o.rules_dirs) d = std::filesystem::absolute(d).string();
     if (o.command.empty()) {
         std::fputs("hotplugctl run: no COMMAND given\nTry 'hotplugctl run --help'.\n", stderr);
         return std::nullopt;
@@ -150,17 +170,32 @@ int status_code(int status) {
     return 1;
 }
 
-pid_t start_daemon(const RunOptions& o, const std::string& root) {
+// The daemon's environment: hotplugctl's, with $NOTIFY_SOCKET naming the keeper.
+std::vector<std::string> daemon_environment(const std::string& notify_socket) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e)
+        if (!std::string_view(*e).starts_with("NOTIFY_SOCKET=")) env.emplace_back(*e);
+    env.push_back("NOTIFY_SOCKET=" + notify_socket);
+    return env;
+}
+
+// Starts the daemon in a mount namespace of its own, or, given `mntns`, in that one (where its
+// predecessor's mount still is), with the descriptors `handoff` passes.
+pid_t start_daemon(const RunOptions& o, const std::string& root, ListenHandoff& handoff,
+                   int mntns = -1) {
     std::vector<std::string> args{o.daemon.value_or(default_daemon()),
                                   "--foreground",
                                   "--pid-file",
                                   root + "/pid",
                                   "--log-file",
-                                  root + "/daemon.log"};
+                                  root + "/daemon.log",
+                                  "--state",
+                                  root + "/state"};
     if (o.config) args.insert(args.end(), {"--config", *o.config});
     for (const auto& d : o.rules_dirs) args.insert(args.end(), {"--rules-dir", d});
     if (o.netns) args.insert(args.end(), {"--udev-netns", root + "/netns"});
     args.push_back(root + "/sys");
+    const std::string netns = root + "/netns";
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -168,11 +203,18 @@ pid_t start_daemon(const RunOptions& o, const std::string& root) {
     const pid_t pid = fork();
     if (pid != 0) return pid;
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(1);
-    if (unshare(CLONE_NEWNS) != 0) child_fail("unshare(CLONE_NEWNS)");
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail("mount");
+    if (mntns >= 0) {
+        if (setns(mntns, CLONE_NEWNS) != 0) child_fail("setns(CLONE_NEWNS)");
+        // The dead daemon's network namespace is bound there still; the new one makes its own.
+        if (o.netns) umount2(netns.c_str(), MNT_DETACH);
+    } else {
+        if (unshare(CLONE_NEWNS) != 0) child_fail("unshare(CLONE_NEWNS)");
+        if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail("mount");
+    }
     const int null = open("/dev/null", O_RDWR);
     if (null >= 0) dup2(null, STDIN_FILENO), dup2(null, STDOUT_FILENO);
-    execvp(argv[0], argv.data());
+    if (!handoff.in_child()) child_fail("passing the stored descriptors");
+    execvpe(argv[0], argv.data(), handoff.envp());
     child_fail(argv[0]);
 }
 
@@ -198,9 +240,15 @@ void start_janitor(pid_t daemon, const std::string& root) {
     for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP}) signal(sig, SIG_IGN);
     const int null = open("/dev/null", O_RDWR);
     for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) dup2(null, fd);
-    const int daemon_fd = static_cast<int>(syscall(SYS_pidfd_open, daemon, 0));
-    char byte;
-    while (read(fds[0], &byte, 1) < 0 && errno == EINTR) {
+    int daemon_fd = static_cast<int>(syscall(SYS_pidfd_open, daemon, 0));
+    // Until EOF: the PIDs of the daemons started in place of a dead one.
+    pid_t next;
+    for (ssize_t n; (n = read(fds[0], &next, sizeof next)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n != static_cast<ssize_t>(sizeof next)) break;
+        if (daemon_fd >= 0) close(daemon_fd);
+        daemon = next;
+        daemon_fd = static_cast<int>(syscall(SYS_pidfd_open, daemon, 0));
     }
     if (daemon_fd >= 0) {
         pollfd p{daemon_fd, POLLIN, 0};
@@ -262,7 +310,7 @@ bool wait_ready(pid_t daemon, const std::string& root) {
 
 // The joiner: the daemon's namespaces (when we started it), then the emulated /sys.
 pid_t start_command(const RunOptions& o, const std::string& tree_root, pid_t daemon,
-                    const std::string& netns) {
+                    const std::string& netns, const std::string& pid_file) {
     const sandbox::EmulatedSysfs sysfs(tree_root);
     const std::string mntns = daemon > 0 ? "/proc/" + std::to_string(daemon) + "/ns/mnt" : "";
     const pid_t parent = getpid();
@@ -270,6 +318,7 @@ pid_t start_command(const RunOptions& o, const std::string& tree_root, pid_t dae
     if (pid != 0) return pid;
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(1);
     if (g_janitor_pipe >= 0) close(g_janitor_pipe);
+    if (daemon > 0) setenv("HOTPLUGFS_DAEMON_PIDFILE", pid_file.c_str(), 1);
     if (!mntns.empty()) {
         const int fd = open(mntns.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0 || setns(fd, CLONE_NEWNS) != 0) child_fail("joining the daemon's mounts");
@@ -313,6 +362,76 @@ void stop_daemon(pid_t daemon) {
     waitpid(daemon, nullptr, 0);
 }
 
+int wait_command(pid_t joiner) {
+    int status = 0;
+    while (waitpid(joiner, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+}
+
+sandbox::UniqueFd open_pidfd(pid_t pid) {
+    return sandbox::UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+}
+
+void note(const std::string& line) {
+    std::fprintf(stderr, "hotplugctl run: %s\n", line.c_str());
+}
+
+// A daemon that keeps dying is given up after this many starts in kRestartWindow (systemd's
+// default StartLimitBurst= and StartLimitIntervalSec=): its callers then fail instead of waiting.
+constexpr size_t kRestartBurst = 5;
+constexpr auto kRestartWindow = std::chrono::seconds(10);
+
+// Until the command ends (its status is returned): keeps what the daemon stores, and starts it
+// again when it dies without having released its connection (it crashed or was killed).
+int keep_daemon(const RunOptions& o, const std::string& root, pid_t joiner, pid_t& daemon,
+                FdKeeper& keeper, int mntns) {
+    const std::vector<std::string> env = daemon_environment(keeper.path());
+    const sandbox::UniqueFd joiner_fd = open_pidfd(joiner);
+    sandbox::UniqueFd daemon_fd = open_pidfd(daemon);
+    std::deque<std::chrono::steady_clock::time_point> starts;
+    for (;;) {
+        // The pidfds wake the wait when a process ends; the timeout, if they could not be opened.
+        pollfd p[] = {{joiner_fd.get(), POLLIN, 0},
+                      {daemon_fd.get(), POLLIN, 0},
+                      {keeper.socket(), POLLIN, 0}};
+        poll(p, std::size(p), 500);
+        for (const auto& line : keeper.receive(daemon)) note(line);
+        for (const auto& name : keeper.store().drop_hung())
+            note("dropped the stored descriptor " + name + ": its peer is gone");
+        int status = 0;
+        if (daemon > 0 && waitpid(daemon, &status, WNOHANG) == daemon) {
+            for (const auto& line : keeper.receive(daemon)) note(line);  // sent before it died
+            daemon_fd.reset();
+            const pid_t dead = daemon;
+            daemon = -1;
+            const auto now = std::chrono::steady_clock::now();
+            while (!starts.empty() && now - starts.front() > kRestartWindow) starts.pop_front();
+            siginfo_t info{};  // whether the command ended, leaving it to be reaped below
+            waitid(P_PID, static_cast<id_t>(joiner), &info, WEXITED | WNOHANG | WNOWAIT);
+            if (info.si_pid != 0 || keeper.store().empty()) {
+                // The command is ending, or the daemon stopped in order: nothing to take over.
+            } else if (starts.size() >= kRestartBurst) {
+                note("the daemon keeps dying; not starting it again (its log: " + root +
+                     "/daemon.log)");
+                keeper.store().clear();  // callers of the mount fail now instead of waiting
+            } else {
+                note("the daemon (PID " + std::to_string(dead) + ") ended with status " +
+                     std::to_string(status_code(status)) + "; starting it again");
+                ListenHandoff handoff(keeper.store(), env);
+                daemon = start_daemon(o, root, handoff, mntns);
+                starts.push_back(now);
+                if (daemon > 0) {
+                    daemon_fd = open_pidfd(daemon);
+                    if (g_janitor_pipe >= 0 && write(g_janitor_pipe, &daemon, sizeof daemon) < 0)
+                        note("cannot tell the janitor the daemon's PID");
+                }
+            }
+        }
+        if (waitpid(joiner, &status, WNOHANG) == joiner) return status;
+    }
+}
+
 }  // namespace
 
 int run_main(int argc, char** argv) {
@@ -325,6 +444,8 @@ int run_main(int argc, char** argv) {
     }
     std::string root, tree_root;
     pid_t daemon = -1;
+    std::unique_ptr<FdKeeper> keeper;  // when hotplugctl starts the daemon
+    sandbox::UniqueFd mntns;           // the daemon's mount namespace
     if (o->root) {
         tree_root = *o->root + "/sys";
     } else {
@@ -333,7 +454,15 @@ int run_main(int argc, char** argv) {
         root = tmpl;
         tree_root = root + "/sys";
         mkdir(tree_root.c_str(), 0755);
-        daemon = start_daemon(*o, root);
+        try {
+            keeper = std::make_unique<FdKeeper>(root + "/notify");
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "hotplugctl run: %s\n", e.what());
+            std::filesystem::remove_all(root);
+            return 1;
+        }
+        ListenHandoff nothing_stored(keeper->store(), daemon_environment(keeper->path()));
+        daemon = start_daemon(*o, root, nothing_stored);
         if (daemon < 0 || !wait_ready(daemon, root)) {
             std::fprintf(stderr, "hotplugctl run: the daemon did not start; its log:\n");
             std::ifstream log(root + "/daemon.log");
@@ -343,6 +472,9 @@ int run_main(int argc, char** argv) {
             return 1;
         }
         start_janitor(daemon, root);
+        // Held so that the namespace, and the mount in it, outlive a daemon that dies.
+        mntns.reset(open(("/proc/" + std::to_string(daemon) + "/ns/mnt").c_str(),
+                         O_RDONLY | O_CLOEXEC));
     }
     const std::string netns = o->netns && !root.empty() ? root + "/netns" : "";
     // A terminal's SIGINT and SIGQUIT go to the whole process group, the command included:
@@ -351,12 +483,16 @@ int run_main(int argc, char** argv) {
     signal(SIGQUIT, SIG_IGN);
     signal(SIGTERM, forward);
     signal(SIGHUP, forward);
-    const pid_t joiner = start_command(*o, tree_root, daemon, netns);
+    const pid_t joiner = start_command(*o, tree_root, daemon, netns, root + "/pid");
     g_forward_to = joiner;
-    int status = 0;
-    while (waitpid(joiner, &status, 0) < 0 && errno == EINTR) {
-    }
+    const int status = keeper && mntns ? keep_daemon(*o, root, joiner, daemon, *keeper, mntns.get())
+                                       : wait_command(joiner);
+    // Nobody needs the connection now. Closed first: while the store holds a copy, the kernel
+    // would wait for answers to the daemon's own last reads of its mount instead of failing them,
+    // and the daemon could not end.
+    if (keeper) keeper->store().clear();
     stop_daemon(daemon);
+    keeper.reset();
     if (!root.empty()) {
         std::error_code ec;
         std::filesystem::remove_all(root, ec);

@@ -309,6 +309,120 @@ def test_run_sigkilled_leaves_nothing_behind(tmp_path):
                     what="the run directory to be removed")
 
 
+def hotplugfsd_pid(pid_file, other_than=None):
+    """The PID in the daemon's pid file once it names a live hotplugfsd (not `other_than`)."""
+    def current():
+        try:
+            pid = int(open(pid_file).read())
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+        except (OSError, ValueError):
+            return None
+        return pid if b"hotplugfsd" in cmd and pid != other_than else None
+    hpfs.wait_until(lambda: current() is not None, 30, what=f"a daemon in {pid_file}")
+    return current()
+
+
+def kill_daemon_of_run(proc, tmp_path):
+    """SIGKILLs the daemon of the `hotplugctl run` whose command wrote $HOTPLUGFS_DAEMON_PIDFILE
+    into tmp_path/pidfile; returns (the pid file, the new daemon's PID, the processes of the run
+    with the new daemon)."""
+    path_file = tmp_path / "pidfile"
+    hpfs.wait_until(lambda: path_file.exists() and path_file.read_text().strip(), 30,
+                    what="the command to start")
+    pid_file = path_file.read_text().strip()
+    assert re.fullmatch(r"/tmp/hotplugctl-run-\w+/pid", pid_file), pid_file
+    old = hotplugfsd_pid(pid_file)
+    os.kill(old, signal.SIGKILL)
+    new = hotplugfsd_pid(pid_file, other_than=old)
+    return pid_file, new, descendants(proc.pid)
+
+
+def assert_run_left_nothing(children, before):
+    for pid, cmd in children:
+        hpfs.wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
+                        hpfs.proc_stat(pid) is None or hpfs.proc_stat(pid)[0] in ("Z", "X"),
+                        15, what=f"{cmd} ({pid}) to end")
+    assert not any("hotplugctl-run-" in mnt for mnt, _ in hpfs.mounts())
+    hpfs.wait_until(lambda: leftover_runs() == before, 15, what="the run directory to go")
+
+
+def test_run_starts_a_killed_daemon_again_on_the_same_mount_and_machine(tmp_path):
+    before = leftover_runs()
+    # Written before the test may kill the daemon: a write in flight then would fail EIO.
+    script = ("echo online > /sys/devices/system/memory/memory72/state || exit 3; "
+              f'echo "$HOTPLUGFS_DAEMON_PIDFILE" > {tmp_path}/pidfile; '
+              f"while [ ! -e {tmp_path}/killed ]; do sleep 0.05; done; sleep 1; "
+              "lsmem -o BLOCK,STATE")
+    proc = subprocess.Popen([ctl_path(), "run", "--daemon", hpfs.daemon_executable(), "--",
+                             "sh", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=hpfs.TOOL_ENV)
+    children = []
+    try:
+        _, new, children = kill_daemon_of_run(proc, tmp_path)
+        assert any(pid == new for pid, _ in children), children
+        (tmp_path / "killed").touch()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err
+    # The machine of before the kill (--state), memory72 online included.
+    assert re.search(r"^\s*32-72\s+online$", out, re.M), out
+    assert re.search(r"^\s*73-135\s+offline$", out, re.M), out
+    assert "starting it again" in err, err
+    assert "Transport endpoint" not in out + err
+    assert_run_left_nothing(children, before)
+
+
+READER = r"""
+import os, sys, time
+done, errors, reads, after = sys.argv[1], {}, 0, 0
+files = ["/sys/devices/system/memory/memory0/state",
+         "/sys/devices/system/memory/block_size_bytes"]
+open(os.path.join(os.path.dirname(done), "reading"), "w").close()
+while not os.path.exists(done):
+    for f in files:
+        try:
+            with open(f) as fh:
+                fh.read()
+            reads += 1
+        except OSError as e:
+            errors[e.strerror] = errors.get(e.strerror, 0) + 1
+    if os.path.exists(os.path.join(os.path.dirname(done), "restarted")):
+        after += 1
+print(reads, after, sorted(errors.items()))
+"""
+
+
+def test_run_reader_sees_no_error_across_a_daemon_kill(tmp_path):
+    before = leftover_runs()
+    script = (f'echo "$HOTPLUGFS_DAEMON_PIDFILE" > {tmp_path}/pidfile; '
+              f'exec python3 -c "$0" {tmp_path}/done')
+    proc = subprocess.Popen([ctl_path(), "run", "--daemon", hpfs.daemon_executable(), "--",
+                             "sh", "-c", script, READER], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=hpfs.TOOL_ENV)
+    children = []
+    try:
+        hpfs.wait_until((tmp_path / "reading").exists, 30, what="the reader to start")
+        time.sleep(0.3)
+        _, _, children = kill_daemon_of_run(proc, tmp_path)
+        (tmp_path / "restarted").touch()
+        time.sleep(1)
+        (tmp_path / "done").touch()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err
+    reads, after, errors = out.split(" ", 2)
+    assert errors.strip() == "[]", out
+    assert int(after) > 0, out  # it read on after the daemon was started again
+    assert int(reads) > int(after), out
+    assert_run_left_nothing(children, before)
+
+
 def descendants(root):
     """(pid, cmdline) of every process below `root`."""
     parents = {}
