@@ -26,8 +26,9 @@ TOGGLED = list(range(72, 80))
 class Service:
     """hotplugfsd --foreground under a keeper, as the systemd unit runs it."""
 
-    def __init__(self, top):
+    def __init__(self, top, config=None):
         self.top = top
+        self.config = config
         self.mountpoint = os.path.join(top, "sys")
         os.mkdir(self.mountpoint)
         self.state = os.path.join(top, "state.json")
@@ -40,6 +41,8 @@ class Service:
         log = open(os.path.join(self.top, f"log-{self.starts}"), "wb")
         argv = [hpfs.daemon_executable(), "--foreground", "--state", self.state,
                 "--event-log", self.events, "--runtime-dir", self.top, self.mountpoint]
+        if self.config:
+            argv[1:1] = ["--config", self.config]
         proc = self.keeper.start(argv, env=hpfs.TOOL_ENV, stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=log)
         log.close()
@@ -242,3 +245,43 @@ def test_callers_never_see_the_daemon_die(service):
     assert max(seqnums) > seq_at_kill
     with open(service.state) as f:
         assert json.load(f)["seqnum"] == max(seqnums)
+
+
+def test_sigkill_during_a_slow_offline_answers_the_writer():
+    """An offline that never finishes (memory36 of examples/devices.json) is pending when the
+    daemon is killed: its writer gets an answer once the next daemon serves, never a hang, and
+    the block is as the state file says: online, since the offline never completed."""
+    s = Service(tempfile.mkdtemp(prefix=hpfs.TEMP_PREFIX),
+                config=os.path.join(hpfs.REPO, "examples", "devices.json"))
+    try:
+        s.start()
+        s.keeper.wait_for(lambda: len(s.keeper.stored) == 2, what="two stored fds")
+        state = s.path(f"{hpfs.MEM}/memory36/state")
+        assert read(state) == b"online\n"
+        answer = {}
+
+        def offline():
+            try:
+                answer["result"] = hpfs.write_errno(state, b"offline")
+            finally:
+                answer["at"] = time.monotonic()
+
+        writer = threading.Thread(target=offline, daemon=True)
+        writer.start()
+        hpfs.wait_until(lambda: read(state) == b"going-offline\n", what="the offline pending")
+        s.kill()
+        time.sleep(0.5)
+        assert writer.is_alive()  # the kernel holds the request for the next daemon
+        s.start()
+        ready = time.monotonic()
+        writer.join(timeout=10)
+        assert not writer.is_alive(), "the writer of a pending offline hangs across a restart"
+        assert answer["at"] - ready < 2.0, answer
+        # The dead daemon may have read the write: a resent write fails rather than run twice.
+        assert answer["result"] in (-errno.EIO, -errno.EINTR), answer
+        assert read(state) == b"online\n"
+        with open(s.state) as f:
+            saved = json.load(f)
+        assert not any(r["state"] == "going-offline" for r in saved["blocks"])
+    finally:
+        s.close()
