@@ -285,3 +285,52 @@ def test_sigkill_during_a_slow_offline_answers_the_writer():
         assert not any(r["state"] == "going-offline" for r in saved["blocks"])
     finally:
         s.close()
+
+
+READER = r"""
+import errno, json, os, sys, time
+path, seconds = sys.argv[1], float(sys.argv[2])
+end, reads, errors = time.monotonic() + seconds, 0, []
+while time.monotonic() < end:
+    try:
+        with open(path, "rb") as f:
+            f.read()
+        reads += 1
+    except OSError as exc:
+        errors.append(errno.errorcode.get(exc.errno, str(exc.errno)))
+    time.sleep(0.002)
+print(json.dumps({"reads": reads, "errors": errors}))
+"""
+
+
+def test_a_container_bind_mount_survives_the_restart(service, tmp_path):
+    """A container bind-mounts the tree into its own mount namespace, as the README's recipe does;
+    the daemon is killed and started again from the store while the container reads: the bind
+    mount keeps working, without ENOTCONN."""
+    service.start()
+    service.keeper.wait_for(lambda: len(service.keeper.stored) == 2, what="two stored fds")
+    target = tmp_path / "memory"
+    target.mkdir()
+    script = tmp_path / "reader.py"
+    script.write_text(READER)
+    container = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         'mount --bind "$1" "$2" && exec /usr/bin/python3 "$3" "$2/memory72/state" 4',
+         "sh", service.path(hpfs.MEM), str(target), str(script)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        service.kill()
+        time.sleep(0.5)
+        service.start()
+        out, err = container.communicate(timeout=30)
+    finally:
+        if container.poll() is None:
+            container.kill()
+            container.wait(timeout=10)
+    assert container.returncode == 0, err
+    result = json.loads(out)
+    assert "ENOTCONN" not in result["errors"] and "ECONNABORTED" not in result["errors"], result
+    assert len(result["errors"]) <= 1, result  # at most the read in flight at the kill
+    assert result["reads"] > 100, result
+    assert "took over" in service.log(1), service.log(1)
