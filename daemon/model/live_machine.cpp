@@ -111,7 +111,11 @@ void LiveMachine::publish_invalidations(const fsmodel::Invalidations& inval) {
 void LiveMachine::settle_pending(WriteResult& r, const Waiter& waiter) {
     if (!r.outcome.pending_offline_ms) return;
     if (waiter.may_block) waiter.may_block();
-    const int64_t ms = *r.outcome.pending_offline_ms;
+    // A migration of more than ten years is one that never ends: a waiter's deadline that far
+    // from now would overflow the clock's arithmetic (a configuration may say INT64_MAX ms).
+    constexpr int64_t kForeverMs = 10LL * 366 * 24 * 3600 * 1000;
+    const int64_t asked = *r.outcome.pending_offline_ms;
+    const int64_t ms = asked > kForeverMs ? -1 : asked;
     const uint64_t block = r.outcome.pending_block;
     r.outcome.pending_offline_ms.reset();
     publish_invalidations(r.invalidations);  // readers see going-offline while we wait

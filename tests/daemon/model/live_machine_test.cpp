@@ -145,6 +145,21 @@ TEST_CASE("LiveMachine: an unattended write waits a slow offline out, up to its 
     CHECK(read_file(s, "devices/system/memory/memory50/state") == "online\n");
 }
 
+TEST_CASE("LiveMachine: a migration too long for a clock deadline is waited without limit") {
+    hotplug::MachineSpec spec = hotplug::default_machine_spec();
+    spec.block_faults = {hotplug::BlockFaultSpec{50, INT64_MAX, false}};
+    LiveMachine s(spec, std::move(*hotplug::Machine::build(spec)), 0);
+    std::vector<int64_t> asked;
+    LiveMachine::Waiter waiter{[&](int64_t ms) {
+        asked.push_back(ms);
+        return true;  // interrupted at once, as by a signal
+    }};
+    const uint64_t b50 = ino(s, "devices/system/memory/memory50/state");
+    CHECK(s.write_file(b50, "offline", waiter).result == -EINTR);
+    CHECK(asked == std::vector<int64_t>{-1});
+    CHECK(read_file(s, "devices/system/memory/memory50/state") == "online\n");
+}
+
 TEST_CASE("LiveMachine: stop_waiting ends an unbounded unattended wait") {
     LiveMachine s(slow_spec(), std::move(*hotplug::Machine::build(slow_spec())), 0);
     const uint64_t b50 = ino(s, "devices/system/memory/memory50/state");
