@@ -4,6 +4,7 @@ capturing errno values, and running commands in a private mount namespace.
 Only the Python standard library is used here.
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -489,3 +490,29 @@ def memtotal_kb(d, node):
     """MemTotal of nodeK/meminfo in kB."""
     text = d.read(f"{NODE}/node{node}/meminfo").decode()
     return int(re.search(rf"^Node {node} MemTotal:\s+(\d+) kB$", text, re.M).group(1))
+
+
+@contextlib.contextmanager
+def small_tmpfs(directory, size):
+    """A tmpfs of `size` (mount's size=, "64k") mounted on a new `directory`; yields
+    (its path, fill(), free()): fill() writes a filler file until ENOSPC, free() removes it.
+    Unmounted on exit, even on failure."""
+    os.mkdir(directory)
+    r = run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(directory)])
+    assert r.returncode == 0, r.stderr
+    filler = os.path.join(directory, "filler")
+
+    def fill():
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 512)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+        finally:
+            os.close(fd)
+
+    try:
+        yield directory, fill, lambda: os.unlink(filler)
+    finally:
+        lazy_unmount(str(directory))

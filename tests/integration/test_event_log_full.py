@@ -4,7 +4,6 @@ property EventLogState says "failing: ...", the mount keeps serving, and once th
 again the next line is preceded by {"source":"event-log","lost":N,"first_seqnum":A,
 "last_seqnum":B} for exactly the lines that are missing."""
 
-import errno
 import json
 import os
 import subprocess
@@ -22,26 +21,8 @@ BLOCK = 72  # offline in the built-in machine
 @pytest.fixture
 def tiny_fs(tmp_path):
     """A 64 KiB tmpfs; yields (its directory, fill(), free())."""
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    r = hpfs.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(mnt)])
-    assert r.returncode == 0, r.stderr
-    filler = mnt / "filler"
-
-    def fill():
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            while True:
-                os.write(fd, b"\0" * 512)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC, exc
-        finally:
-            os.close(fd)
-
-    try:
-        yield mnt, fill, lambda: filler.unlink()
-    finally:
-        hpfs.lazy_unmount(str(mnt))
+    with hpfs.small_tmpfs(tmp_path / "tiny", "64k") as fs:
+        yield fs
 
 
 def event_log_state(d):

@@ -2,7 +2,6 @@
 memory, node and parameter trees, lsmem's view) and SEQNUMs continue; a damaged, foreign or
 other-version state file is refused with one line and exit code 2, and left untouched."""
 
-import errno
 import json
 import os
 import signal
@@ -293,26 +292,8 @@ def test_state_of_another_configuration_is_refused(tmp_path, saved_state):
 @pytest.fixture
 def small_fs(tmp_path):
     """A 1 MiB tmpfs, and a way to fill it up and to free it again."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = hpfs.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(mnt)])
-    assert r.returncode == 0, r.stderr
-    filler = mnt / "filler"
-
-    def fill():
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            while True:
-                os.write(fd, b"\0" * 512)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC, exc
-        finally:
-            os.close(fd)
-
-    try:
-        yield mnt, fill, lambda: filler.unlink()
-    finally:
-        hpfs.lazy_unmount(str(mnt))
+    with hpfs.small_tmpfs(tmp_path / "small", "1m") as fs:
+        yield fs
 
 
 def test_a_change_that_cannot_be_persisted_does_not_happen(daemon, small_fs, tmp_path):
