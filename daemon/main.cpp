@@ -18,6 +18,7 @@
 #include "model/live_machine.h"
 #include "events/emulated_udev.h"
 #include "events/event_log.h"
+#include "fdstore/fd_store.h"
 #include "fdstore/fuse_keeper.h"
 #include "fuse/fuse_server.h"
 #include "logging.h"
@@ -162,12 +163,13 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
     std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint, event_log.get());
     if (!bus_service) return 1;
     live.subscribe(*bus_service);
-    const bool resumed = resume.has_value();  // the keeper holds this connection already
+    for (const auto& name : fdstore::close_unclaimed())
+        spdlog::warn("closed a descriptor handed back under an unknown name: {}", name);
     const int rc = server.run(
         mountpoint,
         [&] {
             announce_ready(o, ready_fd, log);
-            if (auto connection = server.connection(); connection && !resumed)
+            if (auto connection = server.connection())
                 fdstore::keep_fuse_connection(mountpoint, *connection);
         },
         std::move(resume));

@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 
 namespace hotplugfs::fdstore {
 
@@ -47,7 +49,9 @@ void remove(const std::string& name) {
     sd_notify(0, message.c_str());
 }
 
-std::multimap<std::string, sandbox::UniqueFd> take_passed() {
+namespace {
+
+std::multimap<std::string, sandbox::UniqueFd> read_passed() {
     std::multimap<std::string, sandbox::UniqueFd> out;
     char** names = nullptr;
     const int n = sd_listen_fds_with_names(1, &names);
@@ -60,6 +64,32 @@ std::multimap<std::string, sandbox::UniqueFd> take_passed() {
         out.emplace(name, sandbox::UniqueFd(SD_LISTEN_FDS_START + i));
     }
     return out;
+}
+
+std::mutex passed_mu;
+
+std::multimap<std::string, sandbox::UniqueFd>& passed() {
+    static std::multimap<std::string, sandbox::UniqueFd> fds = read_passed();
+    return fds;
+}
+
+}  // namespace
+
+std::vector<sandbox::UniqueFd> take_passed(const std::string& name) {
+    std::lock_guard lock(passed_mu);
+    std::vector<sandbox::UniqueFd> out;
+    auto [first, last] = passed().equal_range(name);
+    for (auto it = first; it != last; ++it) out.push_back(std::move(it->second));
+    passed().erase(first, last);
+    return out;
+}
+
+std::vector<std::string> close_unclaimed() {
+    std::lock_guard lock(passed_mu);
+    std::vector<std::string> names;
+    for (const auto& entry : passed()) names.push_back(entry.first);
+    passed().clear();
+    return names;
 }
 
 std::string read_bytes(int fd) {

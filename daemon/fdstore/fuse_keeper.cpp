@@ -65,6 +65,7 @@ void give_up(const std::string& why) {
     spdlog::warn("not taking over the FUSE connection handed back: {}; mounting afresh", why);
     remove(kFuseName);
     remove(kInitName);
+    remove(kInflightName);
 }
 
 }  // namespace
@@ -128,17 +129,16 @@ std::string mount_device(const std::string& mountpoint) {
 }
 
 std::optional<FuseResume> take_fuse_connection(const std::string& mountpoint) {
-    auto passed = take_passed();
-    auto fuse = passed.find(kFuseName);
-    auto init = passed.find(kInitName);
-    if (fuse == passed.end() && init == passed.end()) return std::nullopt;
-    if (fuse == passed.end() || init == passed.end() || passed.count(kFuseName) != 1 ||
-        passed.count(kInitName) != 1) {
-        give_up("expected one \"fuse\" and one \"fuse-init\" descriptor");
+    auto fuse = take_passed(kFuseName);
+    auto init = take_passed(kInitName);
+    auto inflight = take_passed(kInflightName);
+    if (fuse.empty() && init.empty()) return std::nullopt;
+    if (fuse.size() != 1 || init.size() != 1 || inflight.size() > 1) {
+        give_up("expected one \"fuse\", one \"fuse-init\" and at most one \"fuse-inflight\"");
         return std::nullopt;
     }
     std::string why;
-    auto record = parse_init_record(read_bytes(init->second.get()), why);
+    auto record = parse_init_record(read_bytes(init[0].get()), why);
     if (!record) {
         give_up(why);
         return std::nullopt;
@@ -147,7 +147,7 @@ std::optional<FuseResume> take_fuse_connection(const std::string& mountpoint) {
         give_up("it was mounted at " + record->mountpoint + ", not " + mountpoint);
         return std::nullopt;
     }
-    if (!connection_alive(fuse->second.get())) {
+    if (!connection_alive(fuse[0].get())) {
         give_up("the connection is closed (unmounted)");
         return std::nullopt;
     }
@@ -155,11 +155,17 @@ std::optional<FuseResume> take_fuse_connection(const std::string& mountpoint) {
         give_up("it is no longer the mount at " + mountpoint);
         return std::nullopt;
     }
-    return FuseResume{std::move(fuse->second), std::move(record->init)};
+    sandbox::UniqueFd journal = inflight.empty() ? sandbox::UniqueFd() : std::move(inflight[0]);
+    return FuseResume{std::move(fuse[0]), std::move(record->init), std::move(journal)};
 }
 
 void keep_fuse_connection(const std::string& mountpoint, const FuseConnection& connection) {
     if (!available()) return;
+    if (connection.inflight >= 0 && !connection.inflight_kept) {
+        if (const std::string why = store(kInflightName, connection.inflight); !why.empty())
+            spdlog::warn("cannot keep the journal of requests in flight: {}", why);
+    }
+    if (connection.resumed) return;  // the keeper holds the connection already
     const std::string device = mount_device(mountpoint);
     if (device.empty()) {
         spdlog::warn("{} is not in the mount table: the FUSE connection is not kept", mountpoint);
@@ -172,6 +178,7 @@ void keep_fuse_connection(const std::string& mountpoint, const FuseConnection& c
     if (!why.empty()) {
         spdlog::warn("cannot keep the FUSE connection in the file-descriptor store: {}", why);
         remove(kInitName);
+        remove(kInflightName);
         return;
     }
     spdlog::debug("the FUSE connection of {} is in the file-descriptor store", mountpoint);
@@ -181,6 +188,7 @@ void release_fuse_connection() {
     if (!available()) return;
     remove(kFuseName);
     remove(kInitName);
+    remove(kInflightName);
 }
 
 }  // namespace hotplugfs::fdstore

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "fuse/fuse_server.h"
+#include "fuse/inflight_journal.h"
 
 namespace hotplugfs {
 namespace {
@@ -16,6 +17,9 @@ namespace {
 // Not in every <linux/fuse.h> yet (protocol 7.40, Linux 6.9).
 constexpr int kNotifyResend = 7;
 constexpr uint64_t kUniqueResend = 1ull << 63;
+// FUSE_HAS_RESEND, bit 39 of INIT's flags: bit 7 of flags2, which FUSE_INIT_EXT makes valid.
+constexpr uint32_t kInitExt = 1u << 30;
+constexpr uint32_t kHasResend2 = 1u << (39 - 32);
 // The replayed INIT's answer is never written, so its id cannot meet a real request's.
 constexpr uint64_t kReplayUnique = 2;
 
@@ -61,6 +65,7 @@ ssize_t DeviceIo::read(int fd, void* buf, size_t len) {
     if (res < static_cast<ssize_t>(sizeof(fuse_in_header))) return res;
     const auto* in = static_cast<const fuse_in_header*>(buf);
     tl_resent = (in->unique & kUniqueResend) != 0;
+    if (journal_) journal_->record(in->unique, in->opcode);
     if (in->opcode == FUSE_INIT && !init_answered_.load(std::memory_order_acquire)) {
         std::lock_guard lock(mu_);
         init_.request.assign(static_cast<const char*>(buf), static_cast<size_t>(res));
@@ -84,7 +89,10 @@ ssize_t DeviceIo::writev(int fd, iovec* iov, int count) {
             init_answered_.store(true, std::memory_order_release);
         }
     }
-    return ::writev(fd, iov, count);
+    const ssize_t res = ::writev(fd, iov, count);
+    // Answered or refused (the request was interrupted and is gone): not in flight any more.
+    if (journal_) journal_->answered(out->unique);
+    return res;
 }
 
 std::optional<InitExchange> DeviceIo::init_exchange() const {
@@ -127,6 +135,22 @@ int DeviceIo::request_resend(int fd) {
     out.len = sizeof out;
     out.error = kNotifyResend;
     out.unique = 0;  // a notification, not an answer
+    if (::write(fd, &out, sizeof out) == static_cast<ssize_t>(sizeof out)) return 0;
+    return errno;
+}
+
+bool DeviceIo::kernel_resends(const InitExchange& init) {
+    if (init.request.size() < sizeof(fuse_in_header) + sizeof(fuse_init_in)) return false;
+    fuse_init_in in{};
+    std::memcpy(&in, init.request.data() + sizeof(fuse_in_header), sizeof in);
+    return (in.flags & kInitExt) && (in.flags2 & kHasResend2);
+}
+
+int DeviceIo::answer_error(int fd, uint64_t unique, int error) {
+    fuse_out_header out{};
+    out.len = sizeof out;
+    out.error = -error;
+    out.unique = unique;
     if (::write(fd, &out, sizeof out) == static_cast<ssize_t>(sizeof out)) return 0;
     return errno;
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fuse/fuse_server.h"
@@ -180,6 +181,10 @@ void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    if (test_fault::listed("stall:read")) {
+        SessionLoop::step_aside();
+        while (!server(req).stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     std::string content;
     if (fi && fi->fh) {
         const int err = server(req).read_snapshot(fi->fh, ino, size, off, content);

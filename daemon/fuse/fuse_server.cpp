@@ -10,6 +10,7 @@
 
 #include "fuse/fuse_ops.h"
 #include "fuse/session_loop.h"
+#include "support/test_fault.h"
 
 namespace hotplugfs {
 namespace {
@@ -75,7 +76,49 @@ bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited
 std::optional<FuseConnection> FuseServer::connection() const {
     auto init = io_.init_exchange();
     if (!init || !se_) return std::nullopt;
-    return FuseConnection{fuse_session_fd(se_), std::move(*init)};
+    return FuseConnection{fuse_session_fd(se_), std::move(*init), journal_ ? journal_->fd() : -1,
+                          resumed_, journal_kept_};
+}
+
+void FuseServer::open_journal(sandbox::UniqueFd handed_back) {
+    if (handed_back) {
+        std::string why;
+        journal_ = InflightJournal::adopt(std::move(handed_back), why);
+        journal_kept_ = journal_.has_value();
+        if (!journal_) spdlog::warn("ignoring the journal of requests in flight handed back: {}", why);
+    }
+    if (!journal_) {
+        try {
+            journal_.emplace(InflightJournal::create());
+        } catch (const std::exception& e) {
+            // Serving goes on; only a restart on a kernel that cannot resend is less safe.
+            spdlog::warn("no journal of requests in flight: {}", e.what());
+            return;
+        }
+    }
+    io_.set_journal(&*journal_);
+}
+
+void FuseServer::answer_left_requests(const std::string& mountpoint, int fd,
+                                      const InitExchange& init) {
+    const std::vector<InflightRequest> left = journal_ ? journal_->take_all()
+                                                       : std::vector<InflightRequest>{};
+    const bool resends = DeviceIo::kernel_resends(init) && !test_fault::listed("no-resend");
+    const int err = resends ? DeviceIo::request_resend(fd) : EOPNOTSUPP;
+    if (err == 0) {
+        spdlog::info("took over {}; the kernel resends what was left unanswered", mountpoint);
+        return;
+    }
+    // The kernel keeps them on the connection until answered: EIO, since the previous daemon
+    // may or may not have applied them (what it persisted is what this daemon serves).
+    size_t answered = 0;
+    for (const auto& r : left) {
+        if (DeviceIo::answer_error(fd, r.unique, EIO) == 0) ++answered;
+        spdlog::debug("answered request {} (opcode {}) EIO", r.unique, r.opcode);
+    }
+    spdlog::warn("took over {}; this kernel cannot resend ({}): {} request(s) left unanswered "
+                 "failed EIO",
+                 mountpoint, std::strerror(err), answered);
 }
 
 bool FuseServer::attach(const std::string& mountpoint, std::optional<FuseResume>& resume) {
@@ -90,6 +133,7 @@ bool FuseServer::attach(const std::string& mountpoint, std::optional<FuseResume>
             fuse_session_unmount(se_);
             return false;
         }
+        open_journal({});
         return true;
     }
     const int fd = resume->fd.get();
@@ -107,11 +151,8 @@ bool FuseServer::attach(const std::string& mountpoint, std::optional<FuseResume>
     // invalidated, and files it opened are still read.
     known_.assume_all_known();
     adopt_handles_ = true;
-    if (const int err = DeviceIo::request_resend(fd); err == 0)
-        spdlog::info("took over {}; the kernel resends what was left unanswered", mountpoint);
-    else
-        spdlog::warn("took over {}; requests left unanswered fail ({}: this kernel cannot resend)",
-                     mountpoint, std::strerror(err));
+    open_journal(std::move(resume->inflight));
+    answer_left_requests(mountpoint, fd, resume->init);
     return true;
 }
 

@@ -21,6 +21,8 @@ import hpfs
 
 # The built-in machine: blocks 72.. are offline and can be onlined and offlined again.
 TOGGLED = list(range(72, 80))
+# What the daemon keeps in the store: the connection, its INIT, the journal of requests in flight.
+STORED = ["fuse", "fuse-inflight", "fuse-init"]
 
 
 class Service:
@@ -37,13 +39,17 @@ class Service:
         self.procs = []
         self.starts = 0
 
-    def start(self):
+    def start(self, faults=None):
+        """faults: HOTPLUGFS_TEST_THROW for this daemon (support/test_fault.h)."""
         log = open(os.path.join(self.top, f"log-{self.starts}"), "wb")
         argv = [hpfs.daemon_executable(), "--foreground", "--state", self.state,
                 "--event-log", self.events, "--runtime-dir", self.top, self.mountpoint]
         if self.config:
             argv[1:1] = ["--config", self.config]
-        proc = self.keeper.start(argv, env=hpfs.TOOL_ENV, stdin=subprocess.DEVNULL,
+        env = dict(hpfs.TOOL_ENV)
+        if faults:
+            env["HOTPLUGFS_TEST_THROW"] = faults
+        proc = self.keeper.start(argv, env=env, stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=log)
         log.close()
         self.procs.append(proc)
@@ -96,8 +102,8 @@ def read(path):
 
 def test_the_connection_is_kept_under_fuse_and_fuse_init(service):
     service.start()
-    service.keeper.wait_for(lambda: len(service.keeper.stored) == 2, what="two stored fds")
-    assert service.keeper.names() == ["fuse", "fuse-init"]
+    service.keeper.wait_for(lambda: len(service.keeper.stored) == 3, what="three stored fds")
+    assert service.keeper.names() == STORED
     ready = [m for m in service.keeper.messages if "READY=1" in m.split("\n")]
     assert ready == [service.keeper.messages[0]], service.keeper.messages
     # An orderly stop (the unit's ExecStop unmounts) takes them out of the store again.
@@ -110,7 +116,7 @@ def test_the_connection_is_kept_under_fuse_and_fuse_init(service):
 
 def test_a_restart_after_sigkill_serves_the_same_mount(service):
     service.start()
-    service.keeper.wait_for(lambda: len(service.keeper.stored) == 2, what="two stored fds")
+    service.keeper.wait_for(lambda: len(service.keeper.stored) == 3, what="three stored fds")
     rel = f"{hpfs.MEM}/memory72/state"
     assert hpfs.write_errno(service.path(rel), b"online") == 6
     inodes = {p: os.stat(service.path(p)).st_ino for p in (hpfs.MEM, rel)}
@@ -128,7 +134,7 @@ def test_a_restart_after_sigkill_serves_the_same_mount(service):
     assert read(fresh) == b"%08x\n" % 73
     assert hpfs.write_errno(service.path(f"{hpfs.MEM}/memory73/state"), b"online") == 6
     # The connection is still kept (by the store, not re-sent): a second kill is survived too.
-    assert service.keeper.names() == ["fuse", "fuse-init"]
+    assert service.keeper.names() == STORED
     service.kill()
     service.start()
     assert read(service.path(f"{hpfs.MEM}/memory73/state")) == b"online\n"
@@ -162,7 +168,7 @@ def test_callers_never_see_the_daemon_die(service):
     flight at the kill may fail EIO or EINTR; the machine is what the successful writes made
     it, and SEQNUMs go on without a repeat."""
     service.start()
-    service.keeper.wait_for(lambda: len(service.keeper.stored) == 2, what="two stored fds")
+    service.keeper.wait_for(lambda: len(service.keeper.stored) == 3, what="three stored fds")
     rng = random.Random(16)
     readable = [f"{hpfs.MEM}/memory{n}/{attr}" for n in TOGGLED + [0, 40, 100]
                 for attr in ("state", "online", "valid_zones", "phys_index")]
@@ -234,7 +240,7 @@ def test_callers_never_see_the_daemon_die(service):
 
     writes = [c for c in loops[-1].calls if c[2] is None]
     assert writes and writes[-1][0] > ready
-    assert service.keeper.names() == ["fuse", "fuse-init"]
+    assert service.keeper.names() == STORED
     for block, target in last_ok.items():
         assert read(service.path(f"{hpfs.MEM}/memory{block}/state")) == target + b"\n", block
 
@@ -257,7 +263,7 @@ def test_sigkill_during_a_slow_offline_answers_the_writer():
                 config=os.path.join(hpfs.REPO, "examples", "devices.json"))
     try:
         s.start()
-        s.keeper.wait_for(lambda: len(s.keeper.stored) == 2, what="two stored fds")
+        s.keeper.wait_for(lambda: len(s.keeper.stored) == 3, what="three stored fds")
         state = s.path(f"{hpfs.MEM}/memory36/state")
         assert read(state) == b"online\n"
         answer = {}
@@ -310,7 +316,7 @@ def test_a_container_bind_mount_survives_the_restart(service, tmp_path):
     the daemon is killed and started again from the store while the container reads: the bind
     mount keeps working, without ENOTCONN."""
     service.start()
-    service.keeper.wait_for(lambda: len(service.keeper.stored) == 2, what="two stored fds")
+    service.keeper.wait_for(lambda: len(service.keeper.stored) == 3, what="three stored fds")
     target = tmp_path / "memory"
     target.mkdir()
     script = tmp_path / "reader.py"

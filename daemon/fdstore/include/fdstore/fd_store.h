@@ -3,8 +3,8 @@
 // that implements the same messages (docs/restarts.md).
 #pragma once
 
-#include <map>
 #include <string>
+#include <vector>
 
 #include "sandbox/unique_fd.h"
 
@@ -23,8 +23,12 @@ std::string store_bytes(const std::string& name, const std::string& bytes);
 void remove(const std::string& name);
 
 // The descriptors the keeper passed to this process at start ($LISTEN_FDS and $LISTEN_FDNAMES,
-// for $LISTEN_PID only), by name. The variables are unset, so no child inherits them.
-std::multimap<std::string, sandbox::UniqueFd> take_passed();
+// for $LISTEN_PID only) under `name`; each is taken once. The first call reads and unsets the
+// variables, so no child inherits them.
+std::vector<sandbox::UniqueFd> take_passed(const std::string& name);
+
+// Closes the passed descriptors nobody took (names this daemon does not know). Returns their names.
+std::vector<std::string> close_unclaimed();
 
 // The whole content of a stored memory file, read from its start whatever its offset (the
 // offset is shared with the keeper's copy).

@@ -1,8 +1,9 @@
 // Keeping the FUSE connection across restarts. A FUSE mount lives as long as its /dev/fuse
 // connection: while a keeper holds the descriptor, the kernel queues requests instead of
-// failing them, and the next daemon answers them on the same descriptor. Stored under two
-// names (docs/restarts.md): "fuse", the descriptor, and "fuse-init", a sealed memory file with
-// what the next daemon needs to go on where the kernel is (InitRecord).
+// failing them, and the next daemon answers them on the same descriptor. Stored under three
+// names (docs/restarts.md): "fuse", the descriptor, "fuse-init", a sealed memory file with
+// what the next daemon needs to go on where the kernel is (InitRecord), and "fuse-inflight",
+// the InflightJournal (for kernels that cannot resend what a dead daemon left unanswered).
 #pragma once
 
 #include <optional>
@@ -14,6 +15,7 @@ namespace hotplugfs::fdstore {
 
 inline constexpr const char* kFuseName = "fuse";
 inline constexpr const char* kInitName = "fuse-init";
+inline constexpr const char* kInflightName = "fuse-inflight";
 
 // The content of "fuse-init": where the connection is mounted and its INIT exchange.
 struct InitRecord {
@@ -31,7 +33,7 @@ std::optional<InitRecord> parse_init_record(const std::string& text, std::string
 // (removed from the store and closed): the daemon then mounts afresh.
 std::optional<FuseResume> take_fuse_connection(const std::string& mountpoint);
 
-// Once the mount answers: hands the connection to the keeper, if there is one.
+// Once the mount answers: hands the keeper, if there is one, what it does not hold yet.
 void keep_fuse_connection(const std::string& mountpoint, const FuseConnection& connection);
 
 // On an orderly stop: the keeper closes its copies (the mount is gone or going).

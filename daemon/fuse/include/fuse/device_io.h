@@ -4,6 +4,8 @@
 // here, replays the request through libfuse and checks that its answer is the one the kernel
 // already holds (an answer that goes nowhere). Requests the kernel resends after a takeover
 // (FUSE_NOTIFY_RESEND) are marked, so a write whose outcome is unknown is not applied twice.
+// Every request read and not yet answered is in the InflightJournal, for kernels that cannot
+// resend.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +21,8 @@ struct fuse_session;
 struct fuse_custom_io;
 
 namespace hotplugfs {
+
+class InflightJournal;
 
 // The raw bytes of FUSE_INIT as the kernel sent it and of the daemon's answer, headers included.
 struct InitExchange {
@@ -46,6 +50,16 @@ class DeviceIo {
     // Returns 0, or an errno (EINVAL: a kernel older than 6.9, which cannot).
     static int request_resend(int fd);
 
+    // Whether the kernel that sent this INIT can resend requests (FUSE_HAS_RESEND, 6.9+).
+    static bool kernel_resends(const InitExchange& init);
+
+    // Answers the request `unique` with -`error` (a request a previous daemon left unanswered).
+    // Returns 0, or an errno (ENOENT: the kernel holds no such request).
+    static int answer_error(int fd, uint64_t unique, int error);
+
+    // Where requests are journaled from now on; set before the session is served.
+    void set_journal(InflightJournal* journal) { journal_ = journal; }
+
     // True while this thread handles a request the kernel resent: its first handling may or
     // may not have taken effect before the previous daemon died.
     static bool handling_resent();
@@ -56,6 +70,7 @@ class DeviceIo {
     uint64_t init_unique_ = 0;
     std::atomic<bool> init_answered_{false};
     std::atomic<bool> replaying_{false};
+    InflightJournal* journal_ = nullptr;
 };
 
 }  // namespace hotplugfs

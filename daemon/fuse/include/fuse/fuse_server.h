@@ -12,6 +12,7 @@
 
 #include "model/live_machine.h"
 #include "fuse/device_io.h"
+#include "fuse/inflight_journal.h"
 #include "fuse/known_inodes.h"
 #include "fuse/listing_completer.h"
 #include "fuse/notifier.h"
@@ -35,14 +36,18 @@ struct FuseOptions {
 
 // A connection another daemon mounted and served, handed over by whoever kept it open.
 struct FuseResume {
-    sandbox::UniqueFd fd;  // the /dev/fuse descriptor
-    InitExchange init;     // what the first daemon and the kernel agreed at INIT
+    sandbox::UniqueFd fd;        // the /dev/fuse descriptor
+    InitExchange init;           // what the first daemon and the kernel agreed at INIT
+    sandbox::UniqueFd inflight;  // the previous daemon's InflightJournal, if it kept one
 };
 
 // What a keeper needs to hand the connection to the next daemon.
 struct FuseConnection {
     int fd = -1;  // owned by the server
     InitExchange init;
+    int inflight = -1;             // the InflightJournal's memory file (-1: none), owned too
+    bool resumed = false;          // the keeper holds fd and init already
+    bool inflight_kept = false;    // ... and the journal
 };
 
 class FuseServer : public ChangeListener {
@@ -96,6 +101,11 @@ public:
 private:
     // Mounts, or takes over the resumed connection; false (logged) if neither worked.
     bool attach(const std::string& mountpoint, std::optional<FuseResume>& resume);
+    // The journal of requests in flight: the previous daemon's if it was handed back.
+    void open_journal(sandbox::UniqueFd handed_back);
+    // After a takeover: the requests the previous daemon read and did not answer are resent
+    // by the kernel, or, if it cannot, answered EIO.
+    void answer_left_requests(const std::string& mountpoint, int fd, const InitExchange& init);
 
     LiveMachine& live_;
     FuseOptions options_;
@@ -110,6 +120,8 @@ private:
     std::unique_ptr<ListingCompleter> completer_;  // lives from mount to session teardown
     fuse_session* se_ = nullptr;
     DeviceIo io_;
+    std::optional<InflightJournal> journal_;
+    bool journal_kept_ = false;  // handed back: the keeper holds it
     bool resumed_ = false;
     std::atomic<bool> truncate_in_open_{false};  // written once by INIT, before other requests
 };
