@@ -155,7 +155,8 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
     if (event_log) live.subscribe(*event_log);
     std::unique_ptr<EmulatedUdev> udev;
     try {
-        udev = EmulatedUdev::start(udev_settings(o, platform, mountpoint), live, event_log.get());
+        udev = EmulatedUdev::start(udev_settings(o, platform, mountpoint), live, event_log.get(),
+                                   fdstore::take_passed_one(fdstore::kUdevNetnsName));
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         return 1;
@@ -171,9 +172,13 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
             announce_ready(o, ready_fd, log);
             if (auto connection = server.connection())
                 fdstore::keep_fuse_connection(mountpoint, *connection);
+            if (udev && udev->netns())
+                fdstore::keep(fdstore::kUdevNetnsName, udev->netns()->fd(),
+                              udev->netns_handed_back());
         },
         std::move(resume));
     fdstore::release_fuse_connection();  // an orderly end: the mount is gone
+    fdstore::remove(fdstore::kUdevNetnsName);
     live.stop_waiting();  // a D-Bus method or a rule still waiting for an offline ends now
     bus_service->stop();
     if (udev) udev->stop();

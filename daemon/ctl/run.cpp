@@ -15,7 +15,8 @@
 //
 // hotplugctl is the daemon's file-descriptor store (docs/restarts.md): the daemon stores its
 // FUSE connection over $NOTIFY_SOCKET, and when it dies while COMMAND runs, hotplugctl starts it
-// again in the same mount namespace with that connection, so COMMAND only sees a pause.
+// again in the same mount namespace with that connection (and, with --netns, the network
+// namespace COMMAND listens in), so COMMAND only sees a pause.
 #include "ctl/run.h"
 
 #include <fcntl.h>
@@ -64,8 +65,9 @@ constexpr const char* kUsage =
     "stay the host's (hwloc: lstopo --disallowed). The\n"
     "exit code is COMMAND's (128+N when a signal N ended it). When COMMAND ends, or\n"
     "hotplugctl is killed, every process and mount it started is gone. When the daemon\n"
-    "dies while COMMAND runs, it is started again on the same mount and machine: COMMAND\n"
-    "only sees a pause. $HOTPLUGFS_DAEMON_PIDFILE tells COMMAND the daemon's PID file.\n"
+    "dies while COMMAND runs, it is started again on the same mount, machine and network\n"
+    "namespace: COMMAND only sees a pause. $HOTPLUGFS_DAEMON_PIDFILE tells COMMAND the\n"
+    "daemon's PID file.\n"
     "\n"
     "  --config FILE    the machine (default: the built-in one)\n"
     "  --rules-dir DIR  udev rules the daemon applies (repeatable)\n"
@@ -180,9 +182,11 @@ std::vector<std::string> daemon_environment(const std::string& notify_socket) {
 }
 
 // Starts the daemon in a mount namespace of its own, or, given `mntns`, in that one (where its
-// predecessor's mount still is), with the descriptors `handoff` passes.
+// predecessor's mount still is), with the descriptors `handoff` passes. `netns_kept`: the
+// store holds the predecessor's network namespace, which the new daemon takes over where it is
+// bound.
 pid_t start_daemon(const RunOptions& o, const std::string& root, ListenHandoff& handoff,
-                   int mntns = -1) {
+                   int mntns = -1, bool netns_kept = false) {
     std::vector<std::string> args{o.daemon.value_or(default_daemon()),
                                   "--foreground",
                                   "--pid-file",
@@ -205,8 +209,9 @@ pid_t start_daemon(const RunOptions& o, const std::string& root, ListenHandoff& 
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(1);
     if (mntns >= 0) {
         if (setns(mntns, CLONE_NEWNS) != 0) child_fail("setns(CLONE_NEWNS)");
-        // The dead daemon's network namespace is bound there still; the new one makes its own.
-        if (o.netns) umount2(netns.c_str(), MNT_DETACH);
+        // The dead daemon's network namespace is bound there still. Handed back, the new daemon
+        // broadcasts in it, where the command listens; else it can only make one of its own.
+        if (o.netns && !netns_kept) umount2(netns.c_str(), MNT_DETACH);
     } else {
         if (unshare(CLONE_NEWNS) != 0) child_fail("unshare(CLONE_NEWNS)");
         if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail("mount");
@@ -381,6 +386,8 @@ void note(const std::string& line) {
 // default StartLimitBurst= and StartLimitIntervalSec=): its callers then fail instead of waiting.
 constexpr size_t kRestartBurst = 5;
 constexpr auto kRestartWindow = std::chrono::seconds(10);
+// What the daemon stores its --udev-netns namespace under (fdstore/fd_store.h).
+constexpr std::string_view kUdevNetnsName = "udev-netns";
 
 // Until the command ends (its status is returned): keeps what the daemon stores, and starts it
 // again when it dies without having released its connection (it crashed or was killed).
@@ -419,7 +426,8 @@ int keep_daemon(const RunOptions& o, const std::string& root, pid_t joiner, pid_
                 note("the daemon (PID " + std::to_string(dead) + ") ended with status " +
                      std::to_string(status_code(status)) + "; starting it again");
                 ListenHandoff handoff(keeper.store(), env);
-                daemon = start_daemon(o, root, handoff, mntns);
+                daemon = start_daemon(o, root, handoff, mntns,
+                                      keeper.store().contains(kUdevNetnsName));
                 starts.push_back(now);
                 if (daemon > 0) {
                     daemon_fd = open_pidfd(daemon);

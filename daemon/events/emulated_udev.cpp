@@ -7,7 +7,7 @@
 namespace hotplugfs {
 
 std::unique_ptr<EmulatedUdev> EmulatedUdev::start(const Settings& settings, LiveMachine& live,
-                                                  EventSink* log) {
+                                                  EventSink* log, sandbox::UniqueFd handed_back) {
     if (settings.rules_dirs.empty() && !settings.netns) return nullptr;
     udev::RuleSet rules = udev::load_rules(settings.rules_dirs);
     for (const auto& e : rules.errors()) spdlog::error("{}:{}: {}", e.file, e.line, e.message);
@@ -17,7 +17,18 @@ std::unique_ptr<EmulatedUdev> EmulatedUdev::start(const Settings& settings, Live
     auto udev = std::make_unique<EmulatedUdev>(Key{});
     if (settings.netns) {
         try {
-            udev->netns_ = std::make_unique<sandbox::PrivateNetns>(*settings.netns);
+            if (handed_back) {
+                try {
+                    udev->netns_ =
+                        std::make_unique<sandbox::PrivateNetns>(*settings.netns, std::move(handed_back));
+                    udev->netns_handed_back_ = true;
+                } catch (const std::exception& e) {
+                    spdlog::warn("--udev-netns {}: not taking over the namespace handed back: {}",
+                                 *settings.netns, e.what());
+                }
+            }
+            if (!udev->netns_)
+                udev->netns_ = std::make_unique<sandbox::PrivateNetns>(*settings.netns);
             udev->broadcaster_ = std::make_unique<sandbox::UdevBroadcaster>(*udev->netns_);
         } catch (const std::exception& e) {
             std::string why = "--udev-netns ";

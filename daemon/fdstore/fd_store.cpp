@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -82,6 +83,17 @@ std::vector<sandbox::UniqueFd> take_passed(const std::string& name) {
     for (auto it = first; it != last; ++it) out.push_back(std::move(it->second));
     passed().erase(first, last);
     return out;
+}
+
+sandbox::UniqueFd take_passed_one(const std::string& name) {
+    auto fds = take_passed(name);
+    return fds.empty() ? sandbox::UniqueFd() : std::move(fds.front());
+}
+
+void keep(const std::string& name, int fd, bool handed_back) {
+    if (!available() || handed_back || fd < 0) return;
+    if (const std::string why = store(name, fd); !why.empty())
+        spdlog::warn("cannot keep {} in the file-descriptor store: {}", name, why);
 }
 
 std::vector<std::string> close_unclaimed() {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
 #include <sched.h>
@@ -93,22 +94,36 @@ PrivateNetns::PrivateNetns(const std::string& path)
     }
 }
 
+PrivateNetns::PrivateNetns(const std::string& path, UniqueFd handed_back)
+    : path_(std::filesystem::absolute(path).lexically_normal().string()),
+      ns_fd_(std::move(handed_back)) {
+    try {
+        publish_handed_back();
+    } catch (...) {
+        unpublish();
+        throw;
+    }
+}
+
 PrivateNetns::~PrivateNetns() {
     unpublish();
 }
 
+void PrivateNetns::create_target() {
+    if (check_target(path_)) return;
+    const std::string dir = std::filesystem::path(path_).parent_path().string();
+    if (::mkdir(dir.c_str(), 0755) == 0)
+        created_dir_ = true;
+    else if (errno != EEXIST)
+        throw failure(dir, errno);
+    // Mode 0, as `ip netns add` creates it: the file is only ever a mount point.
+    UniqueFd file(::open(path_.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
+    if (!file) throw failure(path_, errno);
+    created_file_ = true;
+}
+
 void PrivateNetns::publish() {
-    if (!check_target(path_)) {
-        const std::string dir = std::filesystem::path(path_).parent_path().string();
-        if (::mkdir(dir.c_str(), 0755) == 0)
-            created_dir_ = true;
-        else if (errno != EEXIST)
-            throw failure(dir, errno);
-        // Mode 0, as `ip netns add` creates it: the file is only ever a mount point.
-        UniqueFd file(::open(path_.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
-        if (!file) throw failure(path_, errno);
-        created_file_ = true;
-    }
+    create_target();
     on_own_thread([this] {
         host_ = netns_at(kThreadNetns);
         if (::unshare(CLONE_NEWNET) != 0) throw failure("unshare(CLONE_NEWNET)", errno);
@@ -121,6 +136,29 @@ void PrivateNetns::publish() {
             throw failure("cannot bind the network namespace onto " + path_, errno);
         mounted_ = true;
     });
+}
+
+void PrivateNetns::publish_handed_back() {
+    struct stat st {};
+    if (::ioctl(ns_fd_.get(), NS_GET_NSTYPE) != CLONE_NEWNET || ::fstat(ns_fd_.get(), &st) != 0)
+        throw std::runtime_error("the descriptor handed back is not a network namespace");
+    id_ = id_of(st);
+    host_ = netns_at(kThreadNetns);
+    if (id_ == host_ || id_ == netns_at("/proc/self/ns/net"))
+        throw std::runtime_error("refusing the host network namespace handed back");
+    struct statfs fs {};
+    if (::statfs(path_.c_str(), &fs) == 0 && fs.f_type == NSFS_MAGIC) {
+        // Still bound there by the daemon that died: serve it where it is, and unbind it at
+        // the end like one this daemon bound.
+        if (netns_at(path_) != id_) throw std::runtime_error(path_ + " is another namespace");
+        mounted_ = true;
+        return;
+    }
+    create_target();
+    const std::string self = "/proc/self/fd/" + std::to_string(ns_fd_.get());
+    if (::mount(self.c_str(), path_.c_str(), nullptr, MS_BIND, nullptr) != 0)
+        throw failure("cannot bind the network namespace onto " + path_, errno);
+    mounted_ = true;
 }
 
 void PrivateNetns::unpublish() noexcept {

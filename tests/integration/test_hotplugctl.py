@@ -423,6 +423,41 @@ def test_run_reader_sees_no_error_across_a_daemon_kill(tmp_path):
     assert_run_left_nothing(children, before)
 
 
+def test_run_netns_monitor_hears_the_daemon_started_again(tmp_path):
+    """With --netns, the command's `udevadm monitor` hears the events of the daemon started in
+    place of a killed one: it broadcasts in the network namespace the command listens in."""
+    before = leftover_runs()
+    out_file = tmp_path / "monitor.out"
+    heard = ("for i in $(seq 200); do grep -q \"online   /devices/system/memory/memory$1 \" "
+             f"{out_file} && return 0; sleep 0.05; done; return 1")
+    script = (f"heard() {{ {heard}; }}; "
+              f"udevadm monitor --udev --subsystem-match=memory > {out_file} 2>&1 & "
+              f'until grep -q "UDEV - the event" {out_file}; do sleep 0.05; done; '
+              "echo online > /sys/devices/system/memory/memory72/state || exit 3; "
+              "heard 72 || exit 4; "
+              f'echo "$HOTPLUGFS_DAEMON_PIDFILE" > {tmp_path}/pidfile; '
+              f"while [ ! -e {tmp_path}/killed ]; do sleep 0.05; done; "
+              "echo online > /sys/devices/system/memory/memory73/state || exit 5; "
+              "heard 73 || exit 6; kill $!")
+    proc = subprocess.Popen([ctl_path(), "run", "--netns", "--daemon", hpfs.daemon_executable(),
+                             "--", "sh", "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=hpfs.TOOL_ENV)
+    children = []
+    try:
+        _, _, children = kill_daemon_of_run(proc, tmp_path)
+        (tmp_path / "killed").touch()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    monitor = out_file.read_text()
+    assert proc.returncode == 0, (proc.returncode, err, monitor)
+    assert "starting it again" in err, err
+    assert "online   /devices/system/memory/memory73 (memory)" in monitor, monitor
+    assert_run_left_nothing(children, before)
+
+
 def descendants(root):
     """(pid, cmdline) of every process below `root`."""
     parents = {}

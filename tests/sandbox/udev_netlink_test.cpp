@@ -3,7 +3,9 @@
 // in-kernel subsystem filter to them, and a monitor in the host's namespace must see nothing.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <stdexcept>
 
@@ -65,6 +67,36 @@ TEST_CASE("PrivateNetns keeps a file it did not create and refuses a directory",
     REQUIRE(::stat(path.string().c_str(), &st) == 0);
     CHECK(S_ISREG(st.st_mode));
     CHECK_THROWS_AS(sb::PrivateNetns(dir.path().string()), std::runtime_error);
+}
+
+TEST_CASE("PrivateNetns takes over a namespace handed back, bound or not", "[netns]") {
+    TempDir dir;
+    const std::string first = (dir.path() / "first").string();
+    sb::PrivateNetns ns(first);
+    {
+        // Still bound where the previous daemon bound it: left there (and unbound at the end,
+        // as the one owner it is once that daemon is gone).
+        sb::PrivateNetns again(first, sb::UniqueFd(::dup(ns.fd())));
+        CHECK(again.id() == ns.id());
+        CHECK(sb::netns_at(first) == ns.id());
+        sb::UdevBroadcaster broadcaster(again);
+        CHECK(sb::socket_netns(broadcaster.fd()) == ns.id());
+    }
+    const std::string second = (dir.path() / "second").string();
+    {
+        sb::PrivateNetns moved(second, sb::UniqueFd(::dup(ns.fd())));
+        CHECK(sb::netns_at(second) == ns.id());
+    }
+    CHECK_FALSE(fs::exists(second));
+    // Not a network namespace, the host's, or a path that holds another namespace: refused.
+    const std::string third = (dir.path() / "third").string();
+    CHECK_THROWS_AS(sb::PrivateNetns(third, sb::UniqueFd(::open("/proc/self/ns/mnt", O_RDONLY))),
+                    std::runtime_error);
+    CHECK_THROWS_AS(sb::PrivateNetns(third, sb::UniqueFd(::open("/proc/self/ns/net", O_RDONLY))),
+                    std::runtime_error);
+    sb::PrivateNetns other(third);
+    CHECK_THROWS_AS(sb::PrivateNetns(third, sb::UniqueFd(::dup(ns.fd()))), std::runtime_error);
+    CHECK(sb::netns_at(third) == other.id());
 }
 
 TEST_CASE("UdevBroadcaster's socket lives in the private namespace", "[netns]") {

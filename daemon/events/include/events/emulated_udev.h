@@ -24,14 +24,23 @@ class EmulatedUdev final : public EventSink {
     // Loads the rules (logging the lines it cannot use), joins the network namespace and
     // subscribes to `state`; `log` (optional) records every processed event. Returns nullptr
     // when nothing was asked for; throws std::runtime_error naming the option that failed.
+    // `handed_back`: the network namespace a previous daemon broadcast in (from a
+    // file-descriptor store), taken over so that its monitors go on hearing; a new one is
+    // created if it cannot be.
     static std::unique_ptr<EmulatedUdev> start(const Settings& settings, LiveMachine& live,
-                                               EventSink* log);
+                                               EventSink* log,
+                                               sandbox::UniqueFd handed_back = {});
     ~EmulatedUdev();
     EmulatedUdev(const EmulatedUdev&) = delete;
     EmulatedUdev& operator=(const EmulatedUdev&) = delete;
 
     // Kills a RUN or PROGRAM still running and ends event processing.
     void stop();
+
+    // The namespace of the broadcast (nullptr without --udev-netns), and whether it was
+    // handed back rather than created.
+    const sandbox::PrivateNetns* netns() const { return netns_.get(); }
+    bool netns_handed_back() const { return netns_handed_back_; }
 
     // The broadcast to libudev monitors, after the rules ran.
     void on_processed(const ProcessedEvent& event) override;
@@ -44,6 +53,7 @@ class EmulatedUdev final : public EventSink {
 
   private:
     std::unique_ptr<sandbox::PrivateNetns> netns_;
+    bool netns_handed_back_ = false;
     std::unique_ptr<sandbox::UdevBroadcaster> broadcaster_;
     std::unique_ptr<EventPipeline> pipeline_;
 };

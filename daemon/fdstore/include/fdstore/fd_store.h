@@ -10,6 +10,9 @@
 
 namespace hotplugfs::fdstore {
 
+// What the daemon keeps beside its FUSE connection (fuse_keeper.h names the connection's own).
+inline constexpr const char* kUdevNetnsName = "udev-netns";  // --udev-netns's namespace
+
 // Whether a keeper listens: $NOTIFY_SOCKET is set.
 bool available();
 
@@ -26,6 +29,12 @@ void remove(const std::string& name);
 // for $LISTEN_PID only) under `name`; each is taken once. The first call reads and unsets the
 // variables, so no child inherits them.
 std::vector<sandbox::UniqueFd> take_passed(const std::string& name);
+
+// The first descriptor passed under `name` (others of that name are closed), or none.
+sandbox::UniqueFd take_passed_one(const std::string& name);
+
+// Stores `fd` under `name` unless `handed_back` (the keeper has it); logs a failure.
+void keep(const std::string& name, int fd, bool handed_back);
 
 // Closes the passed descriptors nobody took (names this daemon does not know). Returns their names.
 std::vector<std::string> close_unclaimed();

@@ -39,12 +39,17 @@ class PrivateNetns {
     // level) when missing. Refuses a path that is already a mount point or a namespace.
     // Throws std::runtime_error with a one-line reason.
     explicit PrivateNetns(const std::string& path);
+    // The namespace `handed_back` refers to (a previous daemon's, kept by a file-descriptor
+    // store), published at `path`, or left there if it is published there already. Refuses a
+    // descriptor that is not a network namespace, the host's, or a path holding another one.
+    PrivateNetns(const std::string& path, UniqueFd handed_back);
     ~PrivateNetns();
     PrivateNetns(const PrivateNetns&) = delete;
     PrivateNetns& operator=(const PrivateNetns&) = delete;
 
     const std::string& path() const { return path_; }
     NsId id() const { return id_; }
+    int fd() const { return ns_fd_.get(); }  // for a file-descriptor store
     // The namespace the daemon's threads (and the creating thread before unshare) were in.
     NsId host_id() const { return host_; }
 
@@ -53,7 +58,9 @@ class PrivateNetns {
     UniqueFd open_socket(int domain, int type, int protocol) const;
 
   private:
+    void create_target();  // the file to bind onto, unless there is one
     void publish();
+    void publish_handed_back();
     void unpublish() noexcept;
 
     std::string path_;
