@@ -108,8 +108,9 @@ std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, LiveMachine& 
     try {
         std::function<std::string()> event_log_state;
         if (event_log) event_log_state = std::bind_front(&EventLog::state, event_log);
-        auto service = std::make_unique<bus::BusService>(bus::Backend{live, {}, event_log_state},
-                                                         bus::BusService::Options{o.bus, socket});
+        auto service = std::make_unique<bus::BusService>(
+            bus::Backend{live, {}, event_log_state},
+            bus::BusService::Options{o.bus, socket, fdstore::take_passed_one(fdstore::kBusName)});
         service->start();
         return service;
     } catch (const std::exception& e) {
@@ -175,10 +176,13 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
             if (udev && udev->netns())
                 fdstore::keep(fdstore::kUdevNetnsName, udev->netns()->fd(),
                               udev->netns_handed_back());
+            fdstore::keep(fdstore::kBusName, bus_service->socket_fd(),
+                          bus_service->socket_handed_back());
         },
         std::move(resume));
     fdstore::release_fuse_connection();  // an orderly end: the mount is gone
     fdstore::remove(fdstore::kUdevNetnsName);
+    fdstore::remove(fdstore::kBusName);
     live.stop_waiting();  // a D-Bus method or a rule still waiting for an offline ends now
     bus_service->stop();
     if (udev) udev->stop();

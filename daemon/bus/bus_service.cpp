@@ -2,6 +2,7 @@
 
 #include "bus/bus_guard.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 #include <tuple>
@@ -126,9 +128,46 @@ void BusService::connect_bus() {
     ++listeners_;
 }
 
+bool BusService::take_handed_back() {
+    const std::string& path = options_.socket_path;
+    const int fd = options_.handed_back.get();
+    sockaddr_un bound{};
+    socklen_t len = sizeof bound;
+    int type = 0, listening = 0;
+    socklen_t size = sizeof type;
+    struct stat st {};
+    const char* why = nullptr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0 ||
+        bound.sun_family != AF_UNIX || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 ||
+        type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 ||
+        !listening)
+        why = "not a listening unix stream socket";
+    else if (len <= offsetof(sockaddr_un, sun_path) ||
+             std::string(bound.sun_path, strnlen(bound.sun_path, sizeof bound.sun_path)) != path)
+        why = "bound to another path";
+    else if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+        why = "its file is gone";
+    if (why) {
+        spdlog::warn("D-Bus: not serving the socket handed back for {}: {}", path, why);
+        options_.handed_back.reset();
+        return false;
+    }
+    const int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) throw failure(path, errno);
+    listen_fd_ = options_.handed_back.release();
+    socket_handed_back_ = true;
+    return true;
+}
+
 void BusService::listen_socket() {
     const std::string& path = options_.socket_path;
     if (path.empty()) return;
+    if (options_.handed_back && take_handed_back()) {
+        if (int r = sd_event_add_io(event_, &listen_source_, listen_fd_, EPOLLIN, on_accept, this);
+            r < 0)
+            throw failure("sd-event", r);
+        return;
+    }
     sockaddr_un sa{};
     if (path.size() >= sizeof sa.sun_path) throw std::runtime_error(path + ": path too long");
     sa.sun_family = AF_UNIX;

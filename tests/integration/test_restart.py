@@ -21,8 +21,13 @@ import hpfs
 
 # The built-in machine: blocks 72.. are offline and can be onlined and offlined again.
 TOGGLED = list(range(72, 80))
-# What the daemon keeps in the store: the connection, its INIT, the journal of requests in flight.
-STORED = ["fuse", "fuse-inflight", "fuse-init"]
+# What the daemon keeps in the store: the D-Bus socket, the connection, its INIT, the journal
+# of requests in flight.
+STORED = ["bus", "fuse", "fuse-inflight", "fuse-init"]
+
+
+def wait_stored(keeper):
+    keeper.wait_for(lambda: len(keeper.stored) == len(STORED), what="a full store")
 
 
 class Service:
@@ -102,7 +107,7 @@ def read(path):
 
 def test_the_connection_is_kept_under_fuse_and_fuse_init(service):
     service.start()
-    service.keeper.wait_for(lambda: len(service.keeper.stored) == 3, what="three stored fds")
+    wait_stored(service.keeper)
     assert service.keeper.names() == STORED
     ready = [m for m in service.keeper.messages if "READY=1" in m.split("\n")]
     assert ready == [service.keeper.messages[0]], service.keeper.messages
@@ -116,7 +121,7 @@ def test_the_connection_is_kept_under_fuse_and_fuse_init(service):
 
 def test_a_restart_after_sigkill_serves_the_same_mount(service):
     service.start()
-    service.keeper.wait_for(lambda: len(service.keeper.stored) == 3, what="three stored fds")
+    wait_stored(service.keeper)
     rel = f"{hpfs.MEM}/memory72/state"
     assert hpfs.write_errno(service.path(rel), b"online") == 6
     inodes = {p: os.stat(service.path(p)).st_ino for p in (hpfs.MEM, rel)}
@@ -168,7 +173,7 @@ def test_callers_never_see_the_daemon_die(service):
     flight at the kill may fail EIO or EINTR; the machine is what the successful writes made
     it, and SEQNUMs go on without a repeat."""
     service.start()
-    service.keeper.wait_for(lambda: len(service.keeper.stored) == 3, what="three stored fds")
+    wait_stored(service.keeper)
     rng = random.Random(16)
     readable = [f"{hpfs.MEM}/memory{n}/{attr}" for n in TOGGLED + [0, 40, 100]
                 for attr in ("state", "online", "valid_zones", "phys_index")]
@@ -263,7 +268,7 @@ def test_sigkill_during_a_slow_offline_answers_the_writer():
                 config=os.path.join(hpfs.REPO, "examples", "devices.json"))
     try:
         s.start()
-        s.keeper.wait_for(lambda: len(s.keeper.stored) == 3, what="three stored fds")
+        wait_stored(s.keeper)
         state = s.path(f"{hpfs.MEM}/memory36/state")
         assert read(state) == b"online\n"
         answer = {}
@@ -316,7 +321,7 @@ def test_a_container_bind_mount_survives_the_restart(service, tmp_path):
     the daemon is killed and started again from the store while the container reads: the bind
     mount keeps working, without ENOTCONN."""
     service.start()
-    service.keeper.wait_for(lambda: len(service.keeper.stored) == 3, what="three stored fds")
+    wait_stored(service.keeper)
     target = tmp_path / "memory"
     target.mkdir()
     script = tmp_path / "reader.py"

@@ -71,7 +71,7 @@ def wait_answered(callers, ready):
 def test_without_resend_pending_offlines_fail_eio(devices_service):
     s = devices_service
     s.start()
-    s.keeper.wait_for(lambda: len(s.keeper.stored) == 3, what="three stored fds")
+    test_restart.wait_stored(s.keeper)
     slow, never = (s.path(f"{hpfs.MEM}/memory{n}/state") for n in (35, 36))  # 2 s, never
     assert read_file(slow) == read_file(never) == b"online\n"
     # The offline that never finishes first; the other one waits behind it inside the daemon.
@@ -102,7 +102,7 @@ def test_reads_in_flight_at_a_kill_are_answered(resend):
     s = test_restart.Service(tempfile.mkdtemp(prefix=hpfs.TEMP_PREFIX))
     try:
         s.start(faults="stall:read")  # every READ waits inside the daemon until it dies
-        s.keeper.wait_for(lambda: len(s.keeper.stored) == 3, what="three stored fds")
+        test_restart.wait_stored(s.keeper)
         paths = [s.path(f"{hpfs.MEM}/memory{n}/{attr}")
                  for n, attr in ((0, "state"), (40, "phys_index"), (72, "online"))]
         readers = [Caller(lambda p=p: read_file(p)) for p in paths]

@@ -25,6 +25,7 @@
 #include "hotplug/event.h"
 #include "hotplug/params.h"
 #include "model/change_listener.h"
+#include "sandbox/unique_fd.h"
 #include "support/work_queue.h"
 
 namespace hotplugfs::bus {
@@ -34,6 +35,10 @@ class BusService : public ChangeListener {
     struct Options {
         std::string bus = "none";  // none, system, session, or a D-Bus address
         std::string socket_path;   // the private socket; "" for none
+        // The private socket a previous daemon listened on (from a file-descriptor store):
+        // served if it is still bound at socket_path, so that clients who connected while no
+        // daemon ran are answered.
+        sandbox::UniqueFd handed_back;
     };
 
     // Connects, takes the bus name and listens; throws std::runtime_error with the reason.
@@ -47,6 +52,10 @@ class BusService : public ChangeListener {
 
     void start();
     void stop();
+
+    // The private socket's listening descriptor (-1: none), and whether it was handed back.
+    int socket_fd() const { return listen_fd_; }
+    bool socket_handed_back() const { return socket_handed_back_; }
 
     // From any thread, never blocking on the bus: uevents to signal.
     void publish(const std::vector<hotplug::Uevent>& events);
@@ -67,6 +76,8 @@ class BusService : public ChangeListener {
     void wake();
     void connect_bus();
     void listen_socket();
+    // The handed-back socket, if it is the one to serve (else why not: logged, and closed).
+    bool take_handed_back();
     int serve_connection(sd_bus* bus);
     void flush();
     void emit_uevent(sd_bus* bus, const hotplug::Uevent& e);
@@ -93,6 +104,7 @@ class BusService : public ChangeListener {
     // write then costs no thread switch).
     std::atomic<size_t> listeners_{0};
     int listen_fd_ = -1;
+    bool socket_handed_back_ = false;
     int wake_fd_ = -1;  // eventfd: publish()/changed()/stop() wake the loop
     sd_event_source* listen_source_ = nullptr;
     sd_event_source* wake_source_ = nullptr;

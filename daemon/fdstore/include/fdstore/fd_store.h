@@ -12,6 +12,7 @@ namespace hotplugfs::fdstore {
 
 // What the daemon keeps beside its FUSE connection (fuse_keeper.h names the connection's own).
 inline constexpr const char* kUdevNetnsName = "udev-netns";  // --udev-netns's namespace
+inline constexpr const char* kBusName = "bus";                // the private D-Bus socket
 
 // Whether a keeper listens: $NOTIFY_SOCKET is set.
 bool available();
