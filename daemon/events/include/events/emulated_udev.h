@@ -32,6 +32,10 @@ class EmulatedUdev final : public EventSink {
 
     // Kills a RUN or PROGRAM still running and ends event processing.
     void stop();
+    // Before a handover: true once every event so far was processed and broadcast.
+    bool drain(std::chrono::steady_clock::time_point deadline) {
+        return !pipeline_ || pipeline_->drain(deadline);
+    }
 
     // The broadcast to libudev monitors, after the rules ran.
     void on_processed(const ProcessedEvent& event) override;
