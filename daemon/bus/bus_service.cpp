@@ -2,7 +2,9 @@
 
 #include "bus/bus_guard.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <tuple>
+#include <utility>
 
 #include "bus_api/bus_errors.h"
 #include "bus_api/bus_names.h"
@@ -129,6 +132,22 @@ void BusService::connect_bus() {
 void BusService::listen_socket() {
     const std::string& path = options_.socket_path;
     if (path.empty()) return;
+    if (options_.listen_fd >= 0) {
+        listen_fd_ = std::exchange(options_.listen_fd, -1);
+        if (sd_is_socket_unix(listen_fd_, SOCK_STREAM, 1, path.c_str(), 0) <= 0) {
+            close(std::exchange(listen_fd_, -1));
+            throw std::runtime_error(path + ": the socket handed over does not listen there");
+        }
+        fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
+    } else {
+        bind_socket(path);
+    }
+    if (int r = sd_event_add_io(event_, &listen_source_, listen_fd_, EPOLLIN, on_accept, this);
+        r < 0)
+        throw failure("sd-event", r);
+}
+
+void BusService::bind_socket(const std::string& path) {
     sockaddr_un sa{};
     if (path.size() >= sizeof sa.sun_path) throw std::runtime_error(path + ": path too long");
     sa.sun_family = AF_UNIX;
@@ -146,9 +165,6 @@ void BusService::listen_socket() {
     // Everyone may connect: reads are public, and methods check the caller themselves.
     chmod(path.c_str(), 0666);
     if (listen(listen_fd_, 64) != 0) throw failure(path, errno);
-    if (int r = sd_event_add_io(event_, &listen_source_, listen_fd_, EPOLLIN, on_accept, this);
-        r < 0)
-        throw failure("sd-event", r);
 }
 
 int BusService::serve_connection(sd_bus* bus) {

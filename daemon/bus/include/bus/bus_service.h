@@ -34,6 +34,9 @@ class BusService : public ChangeListener {
     struct Options {
         std::string bus = "none";  // none, system, session, or a D-Bus address
         std::string socket_path;   // the private socket; "" for none
+        // The private socket already listening at socket_path (a planned restart hands it
+        // over, so that no client is refused meanwhile): owned from now on. -1: make it.
+        int listen_fd = -1;
     };
 
     // Connects, takes the bus name and listens; throws std::runtime_error with the reason.
@@ -47,6 +50,8 @@ class BusService : public ChangeListener {
 
     void start();
     void stop();
+    // The private socket's listening descriptor (-1 without one), for a handover.
+    int listening_socket() const { return listen_fd_; }
 
     // From any thread, never blocking on the bus: uevents to signal.
     void publish(const std::vector<hotplug::Uevent>& events);
@@ -67,6 +72,7 @@ class BusService : public ChangeListener {
     void wake();
     void connect_bus();
     void listen_socket();
+    void bind_socket(const std::string& path);
     int serve_connection(sd_bus* bus);
     void flush();
     void emit_uevent(sd_bus* bus, const hotplug::Uevent& e);
