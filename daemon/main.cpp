@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -12,13 +13,19 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "bus/bus_service.h"
 #include "config/config_loader.h"
 #include "model/live_machine.h"
 #include "events/emulated_udev.h"
 #include "events/event_log.h"
+#include "fdstore/fd_store.h"
 #include "fdstore/fuse_keeper.h"
+#include "fdstore/handover.h"
 #include "fuse/fuse_server.h"
 #include "logging.h"
 #include "mount_guard.h"
@@ -97,18 +104,19 @@ EmulatedUdev::Settings udev_settings(const DaemonOptions& o, const Platform& pla
 
 // The D-Bus API: always on the private socket in the runtime directory, on a bus if asked.
 std::unique_ptr<bus::BusService> start_bus(const DaemonOptions& o, LiveMachine& live,
-                                           const std::string& mountpoint,
-                                           const EventLog* event_log) {
+                                           const std::string& mountpoint, const EventLog* event_log,
+                                           sandbox::UniqueFd listening) {
     const std::filesystem::path dir =
         o.runtime_dir ? std::filesystem::path(*o.runtime_dir)
                       : std::filesystem::path(mountpoint).parent_path();
     if (o.runtime_dir) mkdir(dir.c_str(), 0755);  // one level, like systemd's RuntimeDirectory=
-    const std::string socket = (dir / "bus").string();
+    const std::string path = (dir / "bus").string();
     try {
         std::function<std::string()> event_log_state;
         if (event_log) event_log_state = std::bind_front(&EventLog::state, event_log);
-        auto service = std::make_unique<bus::BusService>(bus::Backend{live, {}, event_log_state},
-                                                         bus::BusService::Options{o.bus, socket});
+        auto service = std::make_unique<bus::BusService>(
+            bus::Backend{live, {}, event_log_state},
+            bus::BusService::Options{o.bus, path, listening.release()});
         service->start();
         return service;
     } catch (const std::exception& e) {
@@ -136,11 +144,76 @@ void announce_ready(const DaemonOptions& o, int ready_fd, DaemonLog& log) {
     }
 }
 
+// How this process executes its program again for a planned restart.
+struct Restart {
+    std::string executable;  // fdstore::started_executable()
+    char** argv;
+    bool handed_over;  // this process was started so, by a predecessor
+    bool detached;     // it had left its terminal (and must not fork again)
+};
+
+// What requests read before the handover may take; beyond, a waiting one ends as if its
+// caller was signalled, and the rest of the daemon is waited for no longer.
+constexpr std::chrono::seconds kHandoverPatience{5};
+
+// SIGHUP, once every FUSE request read is answered and no more is read: the rest of the daemon
+// comes to rest, then this process executes the program again (the installed one, after an
+// upgrade), handing over the connection, the open files and the D-Bus socket. Returns only
+// if that failed: the daemon then serves on.
+void hand_over(FuseServer& server, LiveMachine& live, EmulatedUdev* udev,
+               const bus::BusService& bus_service, const std::string& mountpoint,
+               const Restart& restart) {
+    spdlog::info("restarting in place as {}", restart.executable);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld", static_cast<long long>(monotonic_us()));
+    const auto deadline = std::chrono::steady_clock::now() + kHandoverPatience;
+    // The events of the requests answered: through the rules and broadcast, none left behind.
+    if (udev && !udev->drain(deadline))
+        spdlog::warn("restart: events the rules still process are not broadcast");
+    // No change from D-Bus or a rule from now on: each is persisted and published whole, or
+    // is made by the next daemon.
+    std::unique_lock operation(live.operation_lock(), std::defer_lock);
+    while (!operation.try_lock() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!operation.owns_lock()) spdlog::warn("restart: an operation is still running");
+    if (!server.drain_notifications(deadline))
+        spdlog::warn("restart: the kernel may cache names the next daemon does not know");
+
+    std::string why;
+    auto connection = server.connection();
+    sandbox::UniqueFd init, handles;
+    if (!connection) {
+        why = "the FUSE connection is not ready";
+    } else {
+        const std::string record = fdstore::format_init_record(
+            {mountpoint, fdstore::mount_device(mountpoint), connection->init});
+        init = fdstore::sealed_memfd(fdstore::kInitName, record, why);
+        if (init)
+            handles = fdstore::sealed_memfd(fdstore::kHandlesName, server.export_handles(), why);
+    }
+    if (init && handles) {
+        std::vector<std::pair<std::string, int>> fds{{fdstore::kInitName, init.get()},
+                                                     {fdstore::kFuseName, connection->fd},
+                                                     {fdstore::kHandlesName, handles.get()}};
+        if (bus_service.listening_socket() >= 0)
+            fds.emplace_back(fdstore::kBusSocketName, bus_service.listening_socket());
+        why = fdstore::reexec(restart.executable, restart.argv, fds, restart.detached);
+    }
+    spdlog::error("cannot restart in place: {}; serving on", why);
+    sd_notify(0, "READY=1\nSTATUS=the restart failed, the old daemon serves on");
+}
+
 int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::MachineSpec& spec,
           const Platform& platform, const std::string& mountpoint, DaemonLog& log,
-          std::unique_ptr<EventLog> event_log, std::optional<FuseResume> resume) {
-    const int ready_fd = o.foreground ? -1 : daemonize();
+          std::unique_ptr<EventLog> event_log, std::optional<FuseResume> resume,
+          sandbox::UniqueFd bus_socket, Restart restart) {
+    // A process a handover started is the daemon already: it does not fork again.
+    const int ready_fd = o.foreground || restart.handed_over ? -1 : daemonize();
     if (ready_fd >= 0) log.forked();
+    if (restart.handed_over && restart.detached) {
+        log.forked();
+        log.detached();
+    }
+    restart.detached = restart.detached || ready_fd >= 0;
     LiveMachine live(spec, std::move(machine), realtime_ns(),
                      o.fast ? fsmodel::ChangingFiles::CachedContent
                             : fsmodel::ChangingFiles::LikeSysfs);
@@ -159,9 +232,13 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
         spdlog::error("{}", e.what());
         return 1;
     }
-    std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint, event_log.get());
+    std::unique_ptr<bus::BusService> bus_service =
+        start_bus(o, live, mountpoint, event_log.get(), std::move(bus_socket));
     if (!bus_service) return 1;
     live.subscribe(*bus_service);
+    server.set_handover(
+        [&] { hand_over(server, live, udev.get(), *bus_service, mountpoint, restart); },
+        kHandoverPatience);
     const bool resumed = resume.has_value();  // the keeper holds this connection already
     const int rc = server.run(
         mountpoint,
@@ -221,6 +298,10 @@ bool check_pid_file(const DaemonOptions& o) {
 
 int main(int argc, char** argv) {
     using namespace hotplugfs;
+    // Before anything opens a descriptor: those a planned restart handed over move to 3, 4, ...
+    bool detached = false;
+    const bool handed_over = fdstore::accept_handover(detached);
+    const Restart restart{fdstore::started_executable(), argv, handed_over, detached};
     const ParsedOptions parsed = parse_options(argc, argv);
     if (!parsed.options) return parsed.exit_code;
     const DaemonOptions& o = *parsed.options;
@@ -243,12 +324,19 @@ int main(int argc, char** argv) {
     }
     const std::string mountpoint = resolved;
     // A connection handed back by a keeper is served where it is mounted; else mount afresh.
-    std::optional<FuseResume> resume = fdstore::take_fuse_connection(mountpoint);
+    auto passed = fdstore::take_passed();
+    std::optional<FuseResume> resume = fdstore::take_fuse_connection(passed, mountpoint);
+    sandbox::UniqueFd bus_socket;
+    if (auto it = passed.find(fdstore::kBusSocketName); it != passed.end())
+        bus_socket = std::move(it->second);
+    if (auto it = passed.find(fdstore::kHandlesName); resume && it != passed.end())
+        resume->handles = fdstore::read_bytes(it->second.get());
+    passed.clear();  // whatever else was passed is not used
     if (const std::string why = resume ? "" : prepare_mountpoint(mountpoint); !why.empty()) {
         std::fprintf(stderr, "hotplugfsd: %s\n", printable(why).c_str());
         return 1;
     }
     if (!check_rules_dirs(o)) return 2;
     return serve(o, std::move(*machine), spec, platform, mountpoint, log, std::move(event_log),
-                 std::move(resume));
+                 std::move(resume), std::move(bus_socket), restart);
 }

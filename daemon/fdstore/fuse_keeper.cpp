@@ -129,6 +129,11 @@ std::string mount_device(const std::string& mountpoint) {
 
 std::optional<FuseResume> take_fuse_connection(const std::string& mountpoint) {
     auto passed = take_passed();
+    return take_fuse_connection(passed, mountpoint);
+}
+
+std::optional<FuseResume> take_fuse_connection(
+    std::multimap<std::string, sandbox::UniqueFd>& passed, const std::string& mountpoint) {
     auto fuse = passed.find(kFuseName);
     auto init = passed.find(kInitName);
     if (fuse == passed.end() && init == passed.end()) return std::nullopt;
@@ -155,7 +160,7 @@ std::optional<FuseResume> take_fuse_connection(const std::string& mountpoint) {
         give_up("it is no longer the mount at " + mountpoint);
         return std::nullopt;
     }
-    return FuseResume{std::move(fuse->second), std::move(record->init)};
+    return FuseResume{std::move(fuse->second), std::move(record->init), {}};
 }
 
 void keep_fuse_connection(const std::string& mountpoint, const FuseConnection& connection) {

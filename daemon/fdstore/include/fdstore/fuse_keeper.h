@@ -5,6 +5,7 @@
 // what the next daemon needs to go on where the kernel is (InitRecord).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,9 @@ std::optional<InitRecord> parse_init_record(const std::string& text, std::string
 // mounted there and alive. A handed-back connection that cannot be resumed is given up
 // (removed from the store and closed): the daemon then mounts afresh.
 std::optional<FuseResume> take_fuse_connection(const std::string& mountpoint);
+// The same, from descriptors already taken (take_passed()); takes "fuse" and "fuse-init" only.
+std::optional<FuseResume> take_fuse_connection(
+    std::multimap<std::string, sandbox::UniqueFd>& passed, const std::string& mountpoint);
 
 // Once the mount answers: hands the connection to the keeper, if there is one.
 void keep_fuse_connection(const std::string& mountpoint, const FuseConnection& connection);
