@@ -248,7 +248,9 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
                 fdstore::keep_fuse_connection(mountpoint, *connection);
         },
         std::move(resume));
-    fdstore::release_fuse_connection();  // an orderly end: the mount is gone
+    // After an orderly end (the mount is gone). A connection this daemon could not take over
+    // stays in the store, for a daemon that can (docs/restarts.md).
+    if (rc == 0) fdstore::release_fuse_connection();
     live.stop_waiting();  // a D-Bus method or a rule still waiting for an offline ends now
     bus_service->stop();
     if (udev) udev->stop();
