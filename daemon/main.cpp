@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,10 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "bus/bus_service.h"
 #include "config/config_loader.h"
@@ -20,6 +25,7 @@
 #include "events/event_log.h"
 #include "fdstore/fd_store.h"
 #include "fdstore/fuse_keeper.h"
+#include "fdstore/handover.h"
 #include "fuse/fuse_server.h"
 #include "logging.h"
 #include "mount_guard.h"
@@ -138,11 +144,80 @@ void announce_ready(const DaemonOptions& o, int ready_fd, DaemonLog& log) {
     }
 }
 
+// How this process executes its program again for a planned restart.
+struct Restart {
+    std::string executable;  // fdstore::started_executable()
+    char** argv;
+    bool handed_over;  // this process was started so, by a predecessor
+    bool detached;     // it had left its terminal (and must not fork again)
+};
+
+// What requests read before the handover may take; beyond, a waiting one ends as if its
+// caller was signalled, and the rest of the daemon is waited for no longer.
+constexpr std::chrono::seconds kHandoverPatience{5};
+
+// SIGHUP, once every FUSE request read is answered and no more is read: the rest of the daemon
+// comes to rest, then this process executes the program again (the installed one, after an
+// upgrade), handing over the connection, the open files and the D-Bus socket. Returns only
+// if that failed: the daemon then serves on.
+void hand_over(FuseServer& server, LiveMachine& live, EmulatedUdev* udev,
+               const bus::BusService& bus_service, const std::string& mountpoint,
+               const Restart& restart) {
+    spdlog::info("restarting in place as {}", restart.executable);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld", static_cast<long long>(monotonic_us()));
+    const auto deadline = std::chrono::steady_clock::now() + kHandoverPatience;
+    // The events of the requests answered: through the rules and broadcast, none left behind.
+    if (udev && !udev->drain(deadline))
+        spdlog::warn("restart: events the rules still process are not broadcast");
+    // No change from D-Bus or a rule from now on: each is persisted and published whole, or
+    // is made by the next daemon.
+    std::unique_lock operation(live.operation_lock(), std::defer_lock);
+    while (!operation.try_lock() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!operation.owns_lock()) spdlog::warn("restart: an operation is still running");
+    if (!server.drain_notifications(deadline))
+        spdlog::warn("restart: the kernel may cache names the next daemon does not know");
+
+    std::string why;
+    auto connection = server.connection();
+    sandbox::UniqueFd init, handles;
+    if (!connection) {
+        why = "the FUSE connection is not ready";
+    } else {
+        const std::string record = fdstore::format_init_record(
+            {mountpoint, fdstore::mount_device(mountpoint), connection->init});
+        init = fdstore::sealed_memfd(fdstore::kInitName, record, why);
+        if (init)
+            handles = fdstore::sealed_memfd(fdstore::kHandlesName, server.export_handles(), why);
+    }
+    if (init && handles) {
+        std::vector<std::pair<std::string, int>> fds{{fdstore::kInitName, init.get()},
+                                                     {fdstore::kFuseName, connection->fd},
+                                                     {fdstore::kHandlesName, handles.get()}};
+        // What a keeper holds goes over too, so the next program neither stores it again nor
+        // makes another.
+        if (connection->inflight >= 0) fds.emplace_back(fdstore::kInflightName, connection->inflight);
+        if (bus_service.socket_fd() >= 0)
+            fds.emplace_back(fdstore::kBusName, bus_service.socket_fd());
+        if (udev && udev->netns()) fds.emplace_back(fdstore::kUdevNetnsName, udev->netns()->fd());
+        why = fdstore::reexec(restart.executable, restart.argv, fds, restart.detached);
+    }
+    spdlog::error("cannot restart in place: {}; serving on", why);
+    sd_notify(0, "READY=1\nSTATUS=the restart failed, the old daemon serves on");
+}
+
 int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::MachineSpec& spec,
           const Platform& platform, const std::string& mountpoint, DaemonLog& log,
-          std::unique_ptr<EventLog> event_log, std::optional<FuseResume> resume) {
-    const int ready_fd = o.foreground ? -1 : daemonize();
+          std::unique_ptr<EventLog> event_log, std::optional<FuseResume> resume,
+          Restart restart) {
+    // A process a handover started is the daemon already: it does not fork again.
+    const int ready_fd = o.foreground || restart.handed_over ? -1 : daemonize();
     if (ready_fd >= 0) log.forked();
+    if (restart.handed_over && restart.detached) {
+        log.forked();
+        log.detached();
+    }
+    restart.detached = restart.detached || ready_fd >= 0;
     LiveMachine live(spec, std::move(machine), realtime_ns(),
                      o.fast ? fsmodel::ChangingFiles::CachedContent
                             : fsmodel::ChangingFiles::LikeSysfs);
@@ -162,11 +237,15 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
         spdlog::error("{}", e.what());
         return 1;
     }
-    std::unique_ptr<bus::BusService> bus_service = start_bus(o, live, mountpoint, event_log.get());
+    std::unique_ptr<bus::BusService> bus_service =
+        start_bus(o, live, mountpoint, event_log.get());
     if (!bus_service) return 1;
     live.subscribe(*bus_service);
     for (const auto& name : fdstore::close_unclaimed())
         spdlog::warn("closed a descriptor handed back under an unknown name: {}", name);
+    server.set_handover(
+        [&] { hand_over(server, live, udev.get(), *bus_service, mountpoint, restart); },
+        kHandoverPatience);
     const int rc = server.run(
         mountpoint,
         [&] {
@@ -180,9 +259,13 @@ int serve(const DaemonOptions& o, hotplug::Machine machine, const hotplug::Machi
                           bus_service->socket_handed_back());
         },
         std::move(resume));
-    fdstore::release_fuse_connection();  // an orderly end: the mount is gone
-    fdstore::remove(fdstore::kUdevNetnsName);
-    fdstore::remove(fdstore::kBusName);
+    // After an orderly end (the mount is gone). A connection this daemon could not take over
+    // stays in the store, for a daemon that can (docs/restarts.md).
+    if (rc == 0) {
+        fdstore::release_fuse_connection();
+        fdstore::remove(fdstore::kUdevNetnsName);
+        fdstore::remove(fdstore::kBusName);
+    }
     live.stop_waiting();  // a D-Bus method or a rule still waiting for an offline ends now
     bus_service->stop();
     if (udev) udev->stop();
@@ -232,6 +315,10 @@ bool check_pid_file(const DaemonOptions& o) {
 
 int main(int argc, char** argv) {
     using namespace hotplugfs;
+    // Before anything opens a descriptor: those a planned restart handed over move to 3, 4, ...
+    bool detached = false;
+    const bool handed_over = fdstore::accept_handover(detached);
+    const Restart restart{fdstore::started_executable(), argv, handed_over, detached};
     const ParsedOptions parsed = parse_options(argc, argv);
     if (!parsed.options) return parsed.exit_code;
     const DaemonOptions& o = *parsed.options;
@@ -255,11 +342,13 @@ int main(int argc, char** argv) {
     const std::string mountpoint = resolved;
     // A connection handed back by a keeper is served where it is mounted; else mount afresh.
     std::optional<FuseResume> resume = fdstore::take_fuse_connection(mountpoint);
+    if (sandbox::UniqueFd handles = fdstore::take_passed_one(fdstore::kHandlesName); resume && handles)
+        resume->handles = fdstore::read_bytes(handles.get());
     if (const std::string why = resume ? "" : prepare_mountpoint(mountpoint); !why.empty()) {
         std::fprintf(stderr, "hotplugfsd: %s\n", printable(why).c_str());
         return 1;
     }
     if (!check_rules_dirs(o)) return 2;
     return serve(o, std::move(*machine), spec, platform, mountpoint, log, std::move(event_log),
-                 std::move(resume));
+                 std::move(resume), restart);
 }

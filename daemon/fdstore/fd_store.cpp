@@ -1,5 +1,7 @@
 #include "fdstore/fd_store.h"
 
+#include "fdstore/handover.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <spdlog/spdlog.h>
@@ -30,18 +32,9 @@ std::string store(const std::string& name, int fd) {
 }
 
 std::string store_bytes(const std::string& name, const std::string& bytes) {
-    sandbox::UniqueFd fd(memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!fd) return std::string("memfd_create: ") + std::strerror(errno);
-    size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = write(fd.get(), bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return std::string("write: ") + std::strerror(errno);
-        done += static_cast<size_t>(n);
-    }
-    // Whoever receives it reads what was written, and nobody can change it on the way.
-    if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-        return std::string("sealing: ") + std::strerror(errno);
+    std::string why;
+    sandbox::UniqueFd fd = sealed_memfd(name, bytes, why);
+    if (!fd) return why;
     return store(name, fd.get());
 }
 

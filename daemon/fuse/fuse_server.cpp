@@ -1,11 +1,15 @@
 #include "fuse/fuse_server.h"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 #include "fuse/fuse_ops.h"
@@ -28,6 +32,20 @@ uint64_t first_handle() {
     timespec now{};
     clock_gettime(CLOCK_BOOTTIME, &now);
     return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec) + 1;
+}
+
+// SIGHUP: a handover is asked for; the session loop looks every 50 ms.
+std::atomic<bool> g_handover_asked{false};
+void on_sighup(int) { g_handover_asked = true; }
+
+constexpr std::string_view kHandlesMagic = "hotplugfs-fuse-handles 1\n";
+
+// "<number><end>" at `pos`, moving past it; false if there is none.
+bool take_number(const std::string& s, size_t& pos, char end, long long& out) {
+    const auto [ptr, ec] = std::from_chars(s.data() + pos, s.data() + s.size(), out);
+    if (ec != std::errc() || ptr == s.data() + s.size() || *ptr != end) return false;
+    pos = static_cast<size_t>(ptr - s.data()) + 1;
+    return true;
 }
 
 }  // namespace
@@ -71,7 +89,52 @@ int FuseServer::read_snapshot(uint64_t fh, fuse_ino_t ino, size_t size, off_t of
     return 0;
 }
 
-bool FuseServer::stopping() const { return se_ == nullptr || fuse_session_exited(se_) != 0; }
+bool FuseServer::stopping() const {
+    return se_ == nullptr || fuse_session_exited(se_) != 0 || ending_waits_;
+}
+
+void FuseServer::set_handover(std::function<void()> handover, std::chrono::milliseconds patience) {
+    handover_ = std::move(handover);
+    patience_ = patience;
+}
+
+// Text, one "next N" line, then per handle "FH LEN" (-1: no snapshot yet) and LEN bytes.
+std::string FuseServer::export_handles() {
+    std::lock_guard lock(snapshots_mu_);
+    std::string out(kHandlesMagic);
+    out += "next " + std::to_string(next_fh_) + '\n';
+    for (const auto& [fh, snap] : snapshots_) {
+        out += std::to_string(fh) + ' ' + (snap ? std::to_string(snap->size()) : "-1") + '\n';
+        if (snap) out += *snap;
+    }
+    return out;
+}
+
+bool FuseServer::import_handles(const std::string& bytes) {
+    if (!bytes.starts_with(kHandlesMagic)) return false;
+    size_t pos = kHandlesMagic.size();
+    long long next = 0;
+    if (bytes.compare(pos, 5, "next ") != 0) return false;
+    pos += 5;
+    if (!take_number(bytes, pos, '\n', next) || next < 0) return false;
+    std::unordered_map<uint64_t, std::optional<std::string>> snapshots;
+    while (pos < bytes.size()) {
+        long long fh = 0, len = 0;
+        if (!take_number(bytes, pos, ' ', fh) || !take_number(bytes, pos, '\n', len) || fh < 0)
+            return false;
+        if (len < 0) {
+            snapshots.emplace(static_cast<uint64_t>(fh), std::nullopt);
+            continue;
+        }
+        if (bytes.size() - pos < static_cast<size_t>(len)) return false;
+        snapshots.emplace(static_cast<uint64_t>(fh), bytes.substr(pos, static_cast<size_t>(len)));
+        pos += static_cast<size_t>(len);
+    }
+    std::lock_guard lock(snapshots_mu_);
+    snapshots_ = std::move(snapshots);
+    next_fh_ = std::max(next_fh_, static_cast<uint64_t>(next));
+    return true;
+}
 
 std::optional<FuseConnection> FuseServer::connection() const {
     auto init = io_.init_exchange();
@@ -151,9 +214,35 @@ bool FuseServer::attach(const std::string& mountpoint, std::optional<FuseResume>
     // invalidated, and files it opened are still read.
     known_.assume_all_known();
     adopt_handles_ = true;
+    if (!resume->handles.empty() && !import_handles(resume->handles))
+        spdlog::warn("the open files' handles handed over are unreadable: their reads start anew");
     open_journal(std::move(resume->inflight));
     answer_left_requests(mountpoint, fd, resume->init);
     return true;
+}
+
+int FuseServer::serve() {
+    if (handover_) {
+        // In place of libfuse's, which ends the session.
+        struct sigaction sa {};
+        sa.sa_handler = on_sighup;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGHUP, &sa, nullptr);
+    }
+    SessionLoop::Pause pause;
+    if (handover_) {
+        pause.requested = [this] { return g_handover_asked && serving_; };
+        pause.patience = patience_;
+        pause.impatient = [this] { ending_waits_ = true; };
+    }
+    for (;;) {
+        SessionLoop loop(se_, options_.max_threads, pause);
+        const int rc = loop.run();
+        if (!loop.paused() || fuse_session_exited(se_)) return rc;
+        g_handover_asked = false;
+        handover_();  // returns only when it failed: serve on
+        ending_waits_ = false;
+    }
 }
 
 int FuseServer::run(const std::string& mountpoint, const std::function<void()>& on_ready,
@@ -190,12 +279,13 @@ int FuseServer::run(const std::string& mountpoint, const std::function<void()>& 
             const std::string path = mountpoint + "/devices/system/memory";
             if (stat(path.c_str(), &st) == 0) {
                 on_ready();  // first: a daemon that detached logs this to syslog, not the terminal
+                serving_ = true;
                 spdlog::info("serving {}", mountpoint);
             } else {
                 spdlog::error("the mount at {} does not answer", mountpoint);
             }
         });
-        rc = SessionLoop(se_, options_.max_threads).run();
+        rc = serve();
         probe.join();
         notifier_.stop();
         completer_->stop();

@@ -34,8 +34,8 @@ thread_local bool tl_leading = false;
 
 }  // namespace
 
-SessionLoop::SessionLoop(fuse_session* se, unsigned max_threads)
-    : se_(se), max_threads_(max_threads ? max_threads : 1) {
+SessionLoop::SessionLoop(fuse_session* se, unsigned max_threads, Pause pause)
+    : se_(se), max_threads_(max_threads ? max_threads : 1), pause_(std::move(pause)) {
     install_wake_handler();
 }
 
@@ -53,14 +53,31 @@ int SessionLoop::run() {
     std::unique_lock lock(mu_);
     start_thread();
     // A signal that ends the session lands here, outside the pool: look every 50 ms.
-    while (!done_ && !fuse_session_exited(se_))
+    while (!done_ && !fuse_session_exited(se_)) {
+        if (pause_.requested && pause_.requested()) {
+            paused_ = true;
+            break;
+        }
         ended_.wait_for(lock, std::chrono::milliseconds(50));
+    }
     done_ = true;
     turn_.notify_all();
     // The leader may be blocked reading the device, or about to: wake it until it has gone.
     while (led_) {
-        pthread_kill(leader_, wake_signal());
+        if (reading_) pthread_kill(leader_, wake_signal());
         ended_.wait_for(lock, std::chrono::milliseconds(10));
+    }
+    if (paused_) {
+        // The requests read are answered before the handover; one that waits (a slow offline)
+        // is ended once patience runs out, as a signal to its caller would.
+        const auto deadline = std::chrono::steady_clock::now() + pause_.patience;
+        while (busy_ > 0 && std::chrono::steady_clock::now() < deadline)
+            ended_.wait_for(lock, std::chrono::milliseconds(10));
+        if (busy_ > 0 && pause_.impatient) {
+            lock.unlock();
+            pause_.impatient();
+            lock.lock();
+        }
     }
     // No thread is started once done_ is set.
     std::vector<std::thread> threads;
@@ -109,18 +126,29 @@ void SessionLoop::serve() {
         leader_ = pthread_self();
         lock.unlock();
         for (;;) {
+            reading_ = true;
             const int res = done_ ? 0 : fuse_session_receive_buf(se_, &buf);
+            reading_ = false;
             if (res == -EINTR && !done_ && !fuse_session_exited(se_)) continue;
-            if (res <= 0 || done_ || fuse_session_exited(se_)) {  // 0: unmounted
+            // A request read is answered even when the loop ends now: a pause must leave
+            // nothing unanswered behind it.
+            if (res <= 0 || fuse_session_exited(se_)) {  // 0: unmounted
                 lock.lock();
                 finish(res == -EINTR ? 0 : res);
                 break;
             }
             tl_leading = true;
+            ++busy_;
             if (opaque(buf)) step_aside();
             fuse_session_process_buf(se_, &buf);
+            --busy_;
             if (!tl_leading) {  // it stepped aside: back in line
                 lock.lock();
+                break;
+            }
+            if (done_) {
+                lock.lock();
+                finish(0);
                 break;
             }
         }

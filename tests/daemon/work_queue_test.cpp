@@ -70,3 +70,27 @@ TEST_CASE("WorkQueue::stop ends after the running job and hands back the queued 
     const auto pending = q.take_pending();
     CHECK(std::vector<int>(pending.begin(), pending.end()) == std::vector<int>{2, 3});
 }
+
+TEST_CASE("WorkQueue::drain waits for the queued and the running jobs, up to a deadline") {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool release = false;
+    std::atomic<int> done{0};
+    WorkQueue<int> q([&](int&) {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return release; });
+        ++done;
+    });
+    q.start();
+    const auto now = [] { return std::chrono::steady_clock::now(); };
+    CHECK(q.drain(now()));  // nothing queued
+    for (int i = 0; i < 3; ++i) REQUIRE(q.push(i));
+    CHECK_FALSE(q.drain(now() + std::chrono::milliseconds(50)));  // the first job holds it
+    {
+        std::lock_guard lock(mu);
+        release = true;
+    }
+    cv.notify_all();
+    CHECK(q.drain(now() + std::chrono::seconds(10)));
+    CHECK(done == 3);
+}

@@ -458,6 +458,48 @@ def test_run_netns_monitor_hears_the_daemon_started_again(tmp_path):
     assert_run_left_nothing(children, before)
 
 
+def test_run_reader_sees_no_error_across_a_planned_restart(tmp_path):
+    """SIGHUP to the daemon of `hotplugctl run` (its PID from $HOTPLUGFS_DAEMON_PIDFILE, from
+    outside): the same process runs the daemon again, hotplugctl starts nothing, and the
+    command's reader sees not one error."""
+    before = leftover_runs()
+    script = (f'echo "$HOTPLUGFS_DAEMON_PIDFILE" > {tmp_path}/pidfile; '
+              f'exec python3 -c "$0" {tmp_path}/done')
+    proc = subprocess.Popen([ctl_path(), "run", "--daemon", hpfs.daemon_executable(), "--",
+                             "sh", "-c", script, READER], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=hpfs.TOOL_ENV)
+    children = []
+    try:
+        hpfs.wait_until((tmp_path / "reading").exists, 30, what="the reader to start")
+        path_file = tmp_path / "pidfile"
+        hpfs.wait_until(lambda: path_file.exists() and path_file.read_text().strip(), 30,
+                        what="the command to start")
+        pid_file = path_file.read_text().strip()
+        daemon = hotplugfsd_pid(pid_file)
+        log = os.path.join(os.path.dirname(pid_file), "daemon.log")
+        time.sleep(0.3)
+        os.kill(daemon, signal.SIGHUP)
+        hpfs.wait_until(lambda: open(log).read().count("serving ") == 2, 30,
+                        what="the daemon to serve again")
+        (tmp_path / "restarted").touch()
+        assert hotplugfsd_pid(pid_file) == daemon
+        assert "took over" in open(log).read()
+        children = descendants(proc.pid)
+        time.sleep(1)
+        (tmp_path / "done").touch()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err
+    reads, after, errors = out.split(" ", 2)
+    assert errors.strip() == "[]", out
+    assert int(after) > 0, out
+    assert "starting it again" not in err, err
+    assert_run_left_nothing(children, before)
+
+
 def descendants(root):
     """(pid, cmdline) of every process below `root`."""
     parents = {}

@@ -36,6 +36,10 @@ class EmulatedUdev final : public EventSink {
 
     // Kills a RUN or PROGRAM still running and ends event processing.
     void stop();
+    // Before a handover: true once every event so far was processed and broadcast.
+    bool drain(std::chrono::steady_clock::time_point deadline) {
+        return !pipeline_ || pipeline_->drain(deadline);
+    }
 
     // The namespace of the broadcast (nullptr without --udev-netns), and whether it was
     // handed back rather than created.

@@ -36,6 +36,9 @@ class EventPipeline : public ChangeListener {
     void start();
     // Kills a RUN or PROGRAM still running, finishes the event in progress, drops the rest.
     void stop();
+    // Before a handover: true once every event submitted so far was delivered, false at
+    // `deadline`.
+    bool drain(std::chrono::steady_clock::time_point deadline) { return events_.drain(deadline); }
 
     // Called with the model's events as they happen (the operation lock held): only queues.
     void submit(const std::vector<hotplug::Uevent>& events, int64_t realtime_ns,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,7 @@ struct FuseResume {
     sandbox::UniqueFd fd;        // the /dev/fuse descriptor
     InitExchange init;           // what the first daemon and the kernel agreed at INIT
     sandbox::UniqueFd inflight;  // the previous daemon's InflightJournal, if it kept one
+    std::string handles;         // the open files' handles (export_handles()), "" when unknown
 };
 
 // What a keeper needs to hand the connection to the next daemon.
@@ -62,6 +64,19 @@ public:
     // Returns 0 after a clean unmount, non-zero with a logged reason otherwise.
     int run(const std::string& mountpoint, const std::function<void()>& on_ready,
             std::optional<FuseResume> resume = std::nullopt);
+
+    // Before run(): SIGHUP, once the mount answers, stops the reading of requests at a request
+    // boundary and calls `handover` once those read are answered (a request still waiting
+    // after `patience` is ended as a signal to its caller would), the connection intact. It
+    // returns only when the handover failed; the daemon then serves on. Without one, SIGHUP
+    // ends the session like SIGTERM.
+    void set_handover(std::function<void()> handover, std::chrono::milliseconds patience);
+    // During the handover: true once every change notification queued was sent.
+    bool drain_notifications(std::chrono::steady_clock::time_point deadline) {
+        return notifier_.drain(deadline);
+    }
+    // The per-open snapshots and the next handle, for the next daemon (FuseResume::handles).
+    std::string export_handles();
 
     // Once INIT is answered: the connection, for a keeper (nullopt before).
     std::optional<FuseConnection> connection() const;
@@ -106,6 +121,10 @@ private:
     // After a takeover: the requests the previous daemon read and did not answer are resent
     // by the kernel, or, if it cannot, answered EIO.
     void answer_left_requests(const std::string& mountpoint, int fd, const InitExchange& init);
+    // The handles export_handles() of the previous daemon wrote; false if unreadable.
+    bool import_handles(const std::string& bytes);
+    // Serves until the session ends, handing over as often as asked (and failed).
+    int serve();
 
     LiveMachine& live_;
     FuseOptions options_;
@@ -123,6 +142,10 @@ private:
     std::optional<InflightJournal> journal_;
     bool journal_kept_ = false;  // handed back: the keeper holds it
     bool resumed_ = false;
+    std::function<void()> handover_;
+    std::chrono::milliseconds patience_{0};
+    std::atomic<bool> serving_{false};       // the mount answered: a handover may start
+    std::atomic<bool> ending_waits_{false};  // a handover ran out of patience
     std::atomic<bool> truncate_in_open_{false};  // written once by INIT, before other requests
 };
 

@@ -24,6 +24,8 @@ public:
 
     void attach(fuse_session* se);  // before the loop starts
     void stop();                    // before the session is destroyed
+    // Before a handover: true once every queued name removal was sent, false at `deadline`.
+    bool drain(std::chrono::steady_clock::time_point deadline) { return jobs_.drain(deadline); }
     void apply(const fsmodel::Invalidations& inval);
 
 private:

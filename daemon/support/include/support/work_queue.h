@@ -1,7 +1,8 @@
 // WorkQueue: one thread that runs jobs in the order they were queued, for the daemon's
 // background work (FUSE notifications, listing completion, the udev pipeline, deferred D-Bus
 // methods). stop() ends the thread after the job it is running; jobs still queued then are
-// not run (take_pending() hands them back, to release what they hold).
+// not run (take_pending() hands them back, to release what they hold). drain() waits for the
+// queue to run dry instead, as a handover to the next daemon does.
 #pragma once
 
 #include <sys/syscall.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -61,6 +63,11 @@ public:
         }
         cv_.notify_all();
     }
+    // Waits until every job queued so far has run (true), or until `deadline` (false).
+    bool drain(std::chrono::steady_clock::time_point deadline) {
+        std::unique_lock lock(mu_);
+        return idle_.wait_until(lock, deadline, [&] { return jobs_.empty() && !running_; });
+    }
     void join() {
         if (thread_.joinable()) thread_.join();
     }
@@ -81,17 +88,22 @@ private:
             if (stopping_) return;
             Job job = std::move(jobs_.front());
             jobs_.pop_front();
+            running_ = true;
             lock.unlock();
             handler_(job);
             lock.lock();
+            running_ = false;
+            if (jobs_.empty()) idle_.notify_all();
         }
     }
 
     const Handler handler_;
-    std::mutex mu_;  // guards jobs_ and stopping_
+    std::mutex mu_;  // guards jobs_, stopping_ and running_
     std::condition_variable cv_;
+    std::condition_variable idle_;  // the queue ran dry
     std::deque<Job> jobs_;
     bool stopping_ = false;
+    bool running_ = false;  // a job is being handled
     std::atomic<pid_t> tid_{0};
     std::thread thread_;  // last: started after everything it uses exists
 };
