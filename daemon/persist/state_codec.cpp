@@ -171,7 +171,7 @@ hotplug::MachineSnapshot decode_document(const Json& root) {
     const Value top(root, "");
     check_format(root);
     const Fields doc(top, {"format", "arch", "block_size", "nodes", "seqnum", "params",
-                           "blocks", "devices", "faults"});
+                           "demotion_enabled", "blocks", "devices", "faults"});
     doc.require("format");
     hotplug::MachineSnapshot s;
     s.arch = cv::to_arch(doc.require("arch"));
@@ -182,6 +182,9 @@ hotplug::MachineSnapshot decode_document(const Json& root) {
     for (const Value& v : doc.require("blocks").elements()) s.blocks.push_back(decode_run(v));
     for (const Value& v : doc.require("devices").elements()) s.devices.push_back(decode_device(v));
     s.faults = decode_faults(doc.require("faults"));
+    // Files written before it was kept lack it: false, as after a boot.
+    if (const auto demotion = doc.get("demotion_enabled"))
+        s.demotion_enabled = cv::to_bool(*demotion);
     return s;
 }
 
@@ -212,6 +215,7 @@ std::string encode(const hotplug::MachineSnapshot& s) {
     doc["nodes"] = s.nodes;
     doc["seqnum"] = s.seqnum;
     doc["params"] = cv::params_json(s.params);
+    doc["demotion_enabled"] = s.demotion_enabled;
     Json devices = Json::array();
     for (const auto& d : s.devices) devices.push_back(encode_device(d));
     doc["devices"] = std::move(devices);

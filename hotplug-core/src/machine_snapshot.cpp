@@ -119,6 +119,7 @@ MachineSnapshot Machine::snapshot() const {
         if (fault.migration_ms != 0) s.faults.migration.push_back({block, fault.migration_ms});
     s.faults.poisoned_pfns.assign(poisoned_pfns_.begin(), poisoned_pfns_.end());
     s.faults.soft_offlined = soft_offlined_;
+    s.demotion_enabled = demotion_enabled_;
     return s;
 }
 
@@ -138,6 +139,7 @@ public:
         if (auto e = load_faults()) return e;
         account_online_blocks();
         apply_params();
+        m_.demotion_enabled_ = snap_.demotion_enabled;
         m_.seqnum_ = snap_.seqnum;
         return std::nullopt;
     }

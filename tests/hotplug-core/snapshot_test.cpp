@@ -150,6 +150,7 @@ TEST_CASE("blocks and parameters survive a restore", "[snapshot]") {
     REQUIRE(m.set_online_policy(OnlinePolicy::AutoMovable).ok());
     REQUIRE(m.set_auto_movable_ratio(150).ok());
     REQUIRE(m.set_auto_movable_numa_aware(false).ok());
+    REQUIRE(m.set_demotion_enabled(true).ok());
     REQUIRE(m.set_notifier_error(NotifierAction::GoingOffline, -EBUSY).ok());
     REQUIRE(m.set_notifier_priority(-3).ok());
     REQUIRE(m.synthetic_uevent(devpath(72), "change", {{"SYNTH_UUID", "0"}}).ok());
@@ -158,6 +159,7 @@ TEST_CASE("blocks and parameters survive a restore", "[snapshot]") {
 
     Machine r = restored(spec, m);
     check_same(m, r);
+    CHECK(r.demotion_enabled());
     // The next event continues the sequence on both.
     check_same_next(m, r, [](Machine& x) { return x.set_state(74, OnlineType::Online); });
     CHECK(m.last_seqnum() == r.last_seqnum());

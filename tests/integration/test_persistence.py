@@ -129,6 +129,31 @@ def test_devices_added_at_runtime_survive_a_restart(daemon, paths):
     assert sorted(os.listdir(second.path(DEVICES))) == ["dimm0", "dimm1", "vm9", "vmem0"]
 
 
+DEMOTION = "kernel/mm/numa/demotion_enabled"
+
+
+def test_demotion_enabled_survives_a_restart_and_old_files_read_false(daemon, paths):
+    state, _ = paths
+    first = daemon(extra_args=("--state", state))
+    assert open(first.path(DEMOTION)).read() == "false\n"
+    write(first, DEMOTION, b"1\n")
+    with open(state) as f:
+        assert json.load(f)["demotion_enabled"] is True  # on disk before the write returned
+    kill_hard(first)
+
+    second = daemon(extra_args=("--state", state), root=first.root)
+    assert open(second.path(DEMOTION)).read() == "true\n"
+    kill_hard(second)
+    # A file written before the member existed starts with demotion off, as after a boot.
+    with open(state) as f:
+        doc = json.load(f)
+    del doc["demotion_enabled"]
+    with open(state, "w") as f:
+        json.dump(doc, f)
+    third = daemon(extra_args=("--state", state), root=first.root)
+    assert open(third.path(DEMOTION)).read() == "false\n"
+
+
 def test_every_write_is_on_disk_before_it_returns(daemon, paths):
     state, _ = paths
     d = daemon(extra_args=("--state", state))

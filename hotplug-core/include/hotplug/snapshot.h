@@ -80,6 +80,7 @@ struct MachineSnapshot {
     // The spec's devices, in the spec's order, then those added at runtime.
     std::vector<DeviceSnapshot> devices;
     FaultsSnapshot faults;
+    bool demotion_enabled = false;  // kernel/mm/numa/demotion_enabled
 
     bool operator==(const MachineSnapshot&) const = default;
 };

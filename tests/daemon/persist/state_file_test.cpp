@@ -27,6 +27,7 @@ hotplug::MachineSnapshot varied_snapshot() {
     REQUIRE(m.hard_offline_page((72ull << 27) + 4096).ok());
     REQUIRE(m.set_notifier_error(hotplug::NotifierAction::GoingOnline, -12).ok());
     REQUIRE(m.set_online_policy(hotplug::OnlinePolicy::AutoMovable).ok());
+    REQUIRE(m.set_demotion_enabled(true).ok());
     return m.snapshot();
 }
 
@@ -66,9 +67,25 @@ TEST_CASE("a bad state document is reported where it is wrong", "[state]") {
     CHECK(decode_error(edited("/faults/migration/0/ms", -2)).json_path ==
           "/faults/migration/0/ms");
     CHECK(decode_error(edited("/extra", true)).json_path == "/extra");
+    CHECK(decode_error(edited("/demotion_enabled", "yes")).json_path == "/demotion_enabled");
     auto doc = nlohmann::json::parse(good);
     doc.erase("seqnum");
     CHECK(decode_error(doc.dump()).reason == "missing required key \"seqnum\"");
     const auto e = decode_error(edited("/arch", "vax"));
     CHECK(e.message().starts_with("s.json: /arch: unknown value \"vax\""));
+}
+
+TEST_CASE("demotion_enabled is kept, and a file written without it reads false", "[state]") {
+    const hotplug::MachineSnapshot snap = varied_snapshot();
+    REQUIRE(snap.demotion_enabled);
+    auto doc = nlohmann::json::parse(persist::encode(snap));
+    CHECK(doc["demotion_enabled"] == true);
+    doc.erase("demotion_enabled");  // as format 1 files were written before it was kept
+    auto back = persist::decode(doc.dump(), "s.json");
+    REQUIRE(std::holds_alternative<hotplug::MachineSnapshot>(back));
+    const auto& old = std::get<hotplug::MachineSnapshot>(back);
+    CHECK_FALSE(old.demotion_enabled);
+    hotplug::MachineSnapshot expected = snap;
+    expected.demotion_enabled = false;
+    CHECK(old == expected);
 }
