@@ -8,7 +8,7 @@ PACKAGES=(
   libfuse3-dev fuse3 libspdlog-dev nlohmann-json3-dev catch2 libsystemd-dev
   udev dbus util-linux python3 python3-pytest clang libclang-rt-14-dev
   iproute2 kmod procps
-  hwloc-nox numactl
+  hwloc-nox numactl prometheus-node-exporter
   debhelper dpkg-dev fakeroot systemd man-db
 )
 

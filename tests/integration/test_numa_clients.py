@@ -1,11 +1,14 @@
-"""NUMA topology readers, unmodified, inside `hotplugctl run`: hwloc's lstopo and numactl see the
-configured machine whole — its CPUs, its nodes with their memory and distances — and follow
-memory as it comes and goes."""
+"""NUMA topology readers, unmodified, inside `hotplugctl run` (node_exporter pointed at the mount
+instead): hwloc's lstopo, numactl and prometheus-node-exporter see the configured machine whole
+— its CPUs, its nodes with their memory and distances — and follow memory as it comes and
+goes."""
 
 import os
 import re
 import shutil
+import socket
 import subprocess
+import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -110,6 +113,94 @@ def test_numactl_hardware_follows_hot_add_and_remove():
     assert numactl_hardware(added)[0][1] == ([2, 3], 4096 + 128)
     assert numactl_hardware(added)[0][0] == ([0, 1], 4096)
     assert numactl_hardware(removed)[0] == nodes
+
+
+DEVICES_CONFIG = os.path.join(REPO, "examples", "devices.json")
+# dimm1: 1 GiB on node 0, auto-onlined when plugged. The debugfs tree is not bound over /sys:
+# reached in the run's own mount, beside its PID file.
+DIMM1 = f'"$(dirname "$HOTPLUGFS_DAEMON_PIDFILE")"/sys/{hpfs.DEVICES}/dimm1/plugged'
+
+
+def test_numactl_hardware_follows_a_dimm_plug_and_unplug():
+    script = (f"numactl --hardware && echo == && echo 1G > {DIMM1} && numactl --hardware && "
+              f"echo == && echo 0 > {DIMM1} && numactl --hardware")
+    r = run("--config", DEVICES_CONFIG, "--", "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    (before, d_before), (added, d_added), (removed, d_removed) = (
+        numactl_hardware(part) for part in r.stdout.split("==\n"))
+    (cpus0, size0), (cpus1, size1) = before[0], before[1]
+    assert (cpus0, cpus1) == ([0, 1], [2, 3])
+    # The DIMM carries its own memmap (memmap_on_memory): a little less than 1 GiB arrives.
+    assert added[0][0] == cpus0 and 1024 - 32 <= added[0][1] - size0 < 1024
+    assert added[1] == (cpus1, size1)
+    assert removed == before
+    assert d_before == d_added == d_removed == [[10, 20], [20, 10]]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NodeExporter:
+    """prometheus-node-exporter with only the meminfo_numa collector, reading `sysfs`; stopped
+    (by its PID) when the `with` block ends."""
+
+    def __init__(self, sysfs):
+        self.url = f"http://127.0.0.1:{free_port()}/metrics"
+        self.proc = subprocess.Popen(
+            ["prometheus-node-exporter", "--collector.disable-defaults",
+             "--collector.meminfo_numa", f"--path.sysfs={sysfs}",
+             "--web.listen-address=" + self.url.split("/")[2]],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def mem_total(self):
+        """{node: bytes} from node_memory_numa_MemTotal."""
+        def scrape():
+            assert self.proc.poll() is None, self.proc.stderr.read().decode()
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as f:
+                    return f.read().decode()
+            except OSError:
+                return None
+        text = None
+        hpfs.wait_until(lambda: (text := scrape()) is not None, 20, what="node_exporter to serve")
+        text = scrape()
+        return {int(m.group(1)): int(float(m.group(2))) for m in
+                re.finditer(r'^node_memory_numa_MemTotal\{node="(\d+)"\} (\S+)$', text, re.M)}
+
+
+def node_mem_total(d, node):
+    with open(d.path(f"{hpfs.NODE}/node{node}/meminfo")) as f:
+        return int(re.search(r"MemTotal: +(\d+) kB", f.read()).group(1)) * 1024
+
+
+def test_node_exporter_meminfo_numa_follows_a_dimm_plug_and_unplug(daemon):
+    if shutil.which("prometheus-node-exporter") is None:
+        pytest.fail("prometheus-node-exporter is missing: scripts/install-deps.sh installs it")
+    d = daemon(config=DEVICES_CONFIG)
+    plugged = d.path(f"{hpfs.DEVICES}/dimm1/plugged")
+    with NodeExporter(d.sys) as exporter:
+        before = exporter.mem_total()
+        assert before == {0: node_mem_total(d, 0), 1: node_mem_total(d, 1)}
+        assert hpfs.write_errno(plugged, b"1G\n") == 3
+        added = exporter.mem_total()
+        assert added == {0: node_mem_total(d, 0), 1: before[1]}
+        assert GIB - 32 * MIB <= added[0] - before[0] < GIB  # less its memmap
+        assert hpfs.write_errno(plugged, b"0\n") == 2
+        assert exporter.mem_total() == before
 
 
 # --- memory tiers -------------------------------------------------------------------------------
